@@ -1,0 +1,100 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import {
+  BearerHeaders,
+  ErrorResponse,
+  InstanceIdRequest,
+  RegisterRequest,
+  RegisterResponse,
+} from '@grantline/contracts';
+import { HttpError } from '@grantline/service-kit';
+import { Type } from '@sinclair/typebox';
+import { requireRegistryToken } from '../plugins/registry-auth';
+
+export interface MembershipRoutesOptions {
+  registryToken: string;
+}
+
+/** Register, heartbeat and unregister: the writes, all behind the registry token. */
+export const membershipRoutes: FastifyPluginAsyncTypebox<MembershipRoutesOptions> = async (
+  app,
+  options,
+) => {
+  app.addHook('preHandler', requireRegistryToken(options.registryToken));
+  const errors = { 400: ErrorResponse, 401: ErrorResponse };
+  const security = [{ registryToken: [] }];
+
+  app.post(
+    '/register',
+    {
+      schema: {
+        tags: ['registry'],
+        summary: 'Register an instance of a service type',
+        security,
+        headers: BearerHeaders,
+        body: RegisterRequest,
+        response: { 201: RegisterResponse, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { type, url } = request.body;
+      if (!isHttpUrl(url)) throw new HttpError(400, `url must be an absolute http: or https: URL, got ${JSON.stringify(url)}.`);
+      const entry = app.instances.register(type, url);
+      request.log.info({ instanceId: entry.id, type, url }, 'instance registered');
+      return reply.status(201).send({
+        id: entry.id,
+        heartbeatIntervalMs: app.heartbeatIntervalMs,
+        ttlMs: app.instances.ttlMs,
+      });
+    },
+  );
+
+  app.post(
+    '/heartbeat',
+    {
+      schema: {
+        tags: ['registry'],
+        summary: 'Keep an instance listed',
+        security,
+        headers: BearerHeaders,
+        body: InstanceIdRequest,
+        response: { 204: Type.Null(), 404: ErrorResponse, ...errors },
+      },
+    },
+    async (request, reply) => {
+      if (!app.instances.heartbeat(request.body.id)) throw unknownInstance(request.body.id);
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.post(
+    '/unregister',
+    {
+      schema: {
+        tags: ['registry'],
+        summary: 'Remove an instance at once',
+        security,
+        headers: BearerHeaders,
+        body: InstanceIdRequest,
+        response: { 204: Type.Null(), 404: ErrorResponse, ...errors },
+      },
+    },
+    async (request, reply) => {
+      if (!app.instances.unregister(request.body.id)) throw unknownInstance(request.body.id);
+      request.log.info({ instanceId: request.body.id }, 'instance unregistered');
+      return reply.status(204).send(null);
+    },
+  );
+};
+
+function unknownInstance(id: string): HttpError {
+  return new HttpError(404, `No live instance has id ${id}; register again.`);
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname.length > 0;
+  } catch {
+    return false;
+  }
+}

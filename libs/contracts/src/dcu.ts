@@ -1,0 +1,110 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { AmountCents, BalanceCents, Timestamp, Uuid } from './common';
+import { DurationDays, PersonName, Title } from './agency';
+
+export const OpenAccountRequest = Type.Object(
+  {
+    proposalId: Uuid,
+    title: Title,
+    investigator: PersonName,
+    amountCents: AmountCents,
+    durationDays: DurationDays,
+  },
+  { additionalProperties: false },
+);
+export type OpenAccountRequest = Static<typeof OpenAccountRequest>;
+
+export const OpenAccountResponse = Type.Object(
+  { accountId: Uuid, ownerKey: Type.String() },
+  { additionalProperties: false },
+);
+export type OpenAccountResponse = Static<typeof OpenAccountResponse>;
+
+export const AccountParams = Type.Object({ accountId: Uuid });
+export type AccountParams = Static<typeof AccountParams>;
+
+export const ResearcherParams = Type.Object({ accountId: Uuid, researcherId: Uuid });
+export type ResearcherParams = Static<typeof ResearcherParams>;
+
+export const ResearcherRole = Type.Union([Type.Literal('owner'), Type.Literal('member')]);
+export type ResearcherRole = Static<typeof ResearcherRole>;
+
+export const Researcher = Type.Object(
+  { researcherId: Uuid, name: Type.String(), role: ResearcherRole },
+  { additionalProperties: false },
+);
+export type Researcher = Static<typeof Researcher>;
+
+export const AccountStatus = Type.Union([
+  Type.Literal('active'),
+  Type.Literal('expired'),
+  Type.Literal('depleted'),
+]);
+export type AccountStatus = Static<typeof AccountStatus>;
+
+export const AccountView = Type.Object(
+  {
+    accountId: Uuid,
+    title: Type.String(),
+    investigator: Type.String(),
+    researchers: Type.Array(Researcher),
+    initialCents: BalanceCents,
+    balanceCents: BalanceCents,
+    durationDays: Type.Integer(),
+    daysRemaining: Type.Integer({ minimum: 0 }),
+    createdAt: Timestamp,
+    expiresAt: Timestamp,
+    status: AccountStatus,
+  },
+  { additionalProperties: false },
+);
+export type AccountView = Static<typeof AccountView>;
+
+export const AddResearcherRequest = Type.Object(
+  { name: PersonName },
+  { additionalProperties: false },
+);
+export type AddResearcherRequest = Static<typeof AddResearcherRequest>;
+
+export const AddResearcherResponse = Type.Object(
+  { researcherId: Uuid, key: Type.String() },
+  { additionalProperties: false },
+);
+export type AddResearcherResponse = Static<typeof AddResearcherResponse>;
+
+export const WithdrawalRequest = Type.Object(
+  {
+    amountCents: AmountCents,
+    note: Type.Optional(Type.String({ maxLength: 500 })),
+  },
+  { additionalProperties: false },
+);
+export type WithdrawalRequest = Static<typeof WithdrawalRequest>;
+
+export const WithdrawalResponse = Type.Object(
+  { withdrawalId: Uuid, amountCents: AmountCents, balanceCents: BalanceCents },
+  { additionalProperties: false },
+);
+export type WithdrawalResponse = Static<typeof WithdrawalResponse>;
+
+export const TransactionType = Type.Union([Type.Literal('deposit'), Type.Literal('withdrawal')]);
+export type TransactionType = Static<typeof TransactionType>;
+
+export const Transaction = Type.Object(
+  {
+    id: Uuid,
+    type: TransactionType,
+    amountCents: AmountCents,
+    researcherId: Uuid,
+    at: Timestamp,
+    balanceAfterCents: BalanceCents,
+  },
+  { additionalProperties: false },
+);
+export type Transaction = Static<typeof Transaction>;
+
+export const TransactionsResponse = Type.Object(
+  { transactions: Type.Array(Transaction) },
+  { additionalProperties: false },
+);
+export type TransactionsResponse = Static<typeof TransactionsResponse>;

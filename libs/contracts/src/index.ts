@@ -1,0 +1,4 @@
+export * from './common';
+export * from './registry';
+export * from './agency';
+export * from './dcu';

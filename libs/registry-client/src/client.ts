@@ -1,0 +1,198 @@
+import type { ServiceInstance } from '@grantline/contracts';
+import { IDEMPOTENCY_KEY_HEADER } from '@grantline/contracts';
+import { backoffDelay, sleep } from './backoff';
+import { Discovery } from './discovery';
+import {
+  isConnectionError,
+  originOf,
+  PoolSet,
+  silentLogger,
+  type HttpRequest,
+  type HttpResponse,
+  type Logger,
+} from './http';
+import { Membership } from './membership';
+
+export interface RegistryClientOptions {
+  /** Where the registry answers, e.g. http://127.0.0.1:9000. */
+  registryUrl: string;
+  /** Needed only to `join` (register this process). */
+  registryToken?: string;
+  /** How often cached instance lists are refreshed (jittered). Default 1000. */
+  refreshIntervalMs?: number;
+  /** How long an instance that failed a call is avoided locally. Default 5000. */
+  quarantineMs?: number;
+  /** Connections kept per instance. Default 64. */
+  connectionsPerInstance?: number;
+  logger?: Logger;
+  random?: () => number;
+}
+
+export interface CallRequest extends HttpRequest {
+  /** Makes a non-GET request safe to repeat on another instance. */
+  idempotencyKey?: string;
+  /** Instances tried at most (each a different one while others are known). Default 4. */
+  maxAttempts?: number;
+  /** Give up retrying after this long. Default 15000. */
+  deadlineMs?: number;
+}
+
+export interface CallResponse<T = unknown> extends HttpResponse<T> {
+  /** The instance that answered. */
+  instanceUrl: string;
+  /** How many instances were tried. */
+  attempts: number;
+}
+
+/** No live instance of the type could be reached; services map this to 503. */
+export class NoInstanceError extends Error {
+  override name = 'NoInstanceError';
+  constructor(
+    readonly type: string,
+    readonly lastError?: unknown,
+  ) {
+    super(
+      lastError
+        ? `no ${type} instance could be reached (last error: ${describeError(lastError)})`
+        : `no ${type} instance is registered`,
+    );
+  }
+}
+
+/** The request failed mid-way and is not safe to repeat, so its outcome is unknown. */
+export class UncertainOutcomeError extends Error {
+  override name = 'UncertainOutcomeError';
+  constructor(
+    readonly instanceUrl: string,
+    override readonly cause: unknown,
+  ) {
+    super(`request to ${instanceUrl} failed and is not safe to retry: ${describeError(cause)}`);
+  }
+}
+
+/**
+ * The only way a process finds another: membership (register, heartbeat, unregister),
+ * discovery (a random live instance from a cached list), and calls that fail over to another
+ * instance when it is safe to repeat the request.
+ */
+export class RegistryClient {
+  readonly pools: PoolSet;
+  private readonly discovery: Discovery;
+  private readonly memberships = new Set<Membership>();
+  private readonly logger: Logger;
+  private readonly random: () => number;
+
+  constructor(private readonly options: RegistryClientOptions) {
+    new URL(options.registryUrl); // fail fast on a malformed URL
+    this.logger = options.logger ?? silentLogger;
+    this.random = options.random ?? Math.random;
+    this.pools = new PoolSet(options.connectionsPerInstance ?? 64);
+    this.discovery = new Discovery({
+      registryUrl: options.registryUrl,
+      pools: this.pools,
+      logger: this.logger,
+      refreshIntervalMs: options.refreshIntervalMs ?? 1_000,
+      quarantineMs: options.quarantineMs ?? 5_000,
+      random: this.random,
+    });
+  }
+
+  /** Registers this process as an instance of `type` at `url` and keeps it listed. */
+  join(type: string, url: string): Membership {
+    if (!this.options.registryToken) throw new Error('joining the registry needs registryToken');
+    const membership = new Membership({
+      registryUrl: this.options.registryUrl,
+      registryToken: this.options.registryToken,
+      type,
+      url,
+      pools: this.pools,
+      logger: this.logger,
+      random: this.random,
+    });
+    this.memberships.add(membership);
+    return membership;
+  }
+
+  instances(type: string): Promise<ServiceInstance[]> {
+    return this.discovery.instances(type);
+  }
+
+  pick(type: string, exclude?: ReadonlySet<string>): Promise<ServiceInstance | undefined> {
+    return this.discovery.pick(type, exclude);
+  }
+
+  isStale(type: string): boolean {
+    return this.discovery.isStale(type);
+  }
+
+  /**
+   * Sends a request to a live instance of `type`. When the connection fails (refused, reset,
+   * timeout) the instance is avoided locally and, if the request is safe to repeat (GET/HEAD,
+   * or it carries an Idempotency-Key), another instance is tried. Any HTTP answer, 4xx or 5xx,
+   * is returned as it is, except a 503 from an instance that is shutting down, which is
+   * treated like a failed connection.
+   */
+  async call<T = unknown>(type: string, request: CallRequest): Promise<CallResponse<T>> {
+    const repeatable =
+      request.method === 'GET' || request.method === 'HEAD' || request.idempotencyKey !== undefined;
+    const maxAttempts = repeatable ? (request.maxAttempts ?? 4) : 1;
+    const deadline = Date.now() + (request.deadlineMs ?? 15_000);
+    const headers = { ...request.headers };
+    if (request.idempotencyKey !== undefined) headers[IDEMPOTENCY_KEY_HEADER] = request.idempotencyKey;
+
+    const tried = new Set<string>();
+    let lastError: unknown;
+    let attempts = 0;
+    for (let round = 0; attempts < maxAttempts && Date.now() < deadline; round++) {
+      let instance = await this.discovery.pick(type, tried);
+      if (!instance && tried.size > 0) {
+        // Every known instance failed: the list may be out of date; ask again and retry them.
+        await sleep(backoffDelay(round, 50, 1_000, this.random));
+        await this.discovery.refresh(type);
+        tried.clear();
+        instance = await this.discovery.pick(type);
+      }
+      if (!instance) break;
+      attempts += 1;
+      tried.add(instance.url);
+      try {
+        const response = await this.pools.request<T>(originOf(instance.url), { ...request, headers });
+        if (response.statusCode === 503 && repeatable && isClosingAnswer(response.body)) {
+          lastError = new Error(`${instance.url} is shutting down`);
+          this.discovery.quarantine(instance.url);
+          continue;
+        }
+        return { ...response, instanceUrl: instance.url, attempts };
+      } catch (error) {
+        if (!isConnectionError(error)) throw error;
+        lastError = error;
+        this.discovery.quarantine(instance.url);
+        this.pools.discard(originOf(instance.url));
+        this.logger.warn({ err: error, instance: instance.url, type }, 'instance failed; trying another');
+        if (!repeatable) throw new UncertainOutcomeError(instance.url, error);
+      }
+    }
+    throw new NoInstanceError(type, lastError);
+  }
+
+  /** Leaves the registry (every membership) and closes every connection. */
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.memberships].map((membership) => membership.leave()));
+    this.memberships.clear();
+    this.discovery.close();
+    await this.pools.close();
+  }
+}
+
+function isClosingAnswer(body: unknown): boolean {
+  // Fastify answers 503 with this message when return503OnClosing is on.
+  return !!body && typeof body === 'object' && 'statusCode' in body && body.statusCode === 503;
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: string }).code;
+    return code ? `${code} ${error.message}` : error.message;
+  }
+  return String(error);
+}

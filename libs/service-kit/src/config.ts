@@ -1,0 +1,57 @@
+import { Type, type Static, type TObject, type TProperties } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/**
+ * Reads environment variables once, at start-up, against a TypeBox schema: defaults are
+ * applied, numbers are converted from their string form, and anything missing or malformed
+ * stops the process with a message that names the variable.
+ */
+export function loadConfig<T extends TObject>(
+  schema: T,
+  env: Record<string, string | undefined> = process.env,
+): Static<T> {
+  const picked: Record<string, unknown> = {};
+  for (const name of Object.keys(schema.properties)) {
+    const raw = env[name];
+    if (raw !== undefined && raw !== '') picked[name] = raw;
+  }
+  const candidate = Value.Convert(schema, Value.Default(schema, picked));
+  const errors = [...Value.Errors(schema, candidate)];
+  if (errors.length > 0) {
+    const problems = errors.map((error) => {
+      const variable = error.path.replace(/^\//, '') || '(config)';
+      const missing = picked[variable] === undefined && (schema.required ?? []).includes(variable);
+      return missing
+        ? `${variable} is required but not set`
+        : `${variable}=${JSON.stringify(String(picked[variable] ?? ''))}: ${error.message}`;
+    });
+    throw new ConfigError(`invalid configuration: ${[...new Set(problems)].join('; ')}`);
+  }
+  return candidate as Static<T>;
+}
+
+/** Settings every service shares (see API.md, "Processes and configuration"). */
+export function serviceConfigProperties(defaultPort: number) {
+  return {
+    PORT: Type.Integer({ minimum: 0, maximum: 65535, default: defaultPort }),
+    HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
+    LOG_LEVEL: Type.Union(
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) =>
+        Type.Literal(level),
+      ),
+      { default: 'info' },
+    ),
+  } satisfies TProperties;
+}
+
+export const Secret = (description: string) =>
+  Type.String({ minLength: 16, description: `${description} (at least 16 characters)` });
+
+export const RegistryUrl = Type.String({
+  pattern: '^https?://',
+  default: 'http://127.0.0.1:9000',
+});

@@ -1,0 +1,51 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+
+/** An error whose message is meant for the client, with the status that goes with it. */
+export class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+export function errorBody(statusCode: number, message: string, code?: string) {
+  return {
+    statusCode,
+    error: STATUS_CODES[statusCode] ?? 'Error',
+    message,
+    ...(code === undefined ? {} : { code }),
+  };
+}
+
+/**
+ * One error handler for every service: client errors keep their message, server errors are
+ * logged in full and answered without internals.
+ */
+export function installErrorHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const statusCode =
+      typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 600
+        ? error.statusCode
+        : 500;
+    if (statusCode >= 500) {
+      request.log.error({ err: error }, 'request failed');
+      const message =
+        statusCode === 503 ? error.message : 'Internal error; the failure has been logged.';
+      return reply.status(statusCode).send(errorBody(statusCode, message));
+    }
+    const message = error.validation
+      ? `${error.validationContext ?? 'request'}${error.message.replace(/^(body|params|querystring|headers)/, '')}`
+      : error.message;
+    return reply.status(statusCode).send(errorBody(statusCode, message, error.code));
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply
+      .status(404)
+      .send(errorBody(404, `No route for ${request.method} ${request.url.split('?')[0]}`)),
+  );
+}

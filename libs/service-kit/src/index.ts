@@ -1,0 +1,6 @@
+export * from './config';
+export * from './errors';
+export * from './server';
+export * from './run';
+export * from './bearer';
+export * from './health';
