@@ -55,3 +55,11 @@ export const RegistryUrl = Type.String({
   pattern: '^https?://',
   default: 'http://127.0.0.1:9000',
 });
+
+/** Settings of a service that lists itself in the registry (agency, dcu). */
+export const registryMemberProperties = {
+  REGISTRY_URL: RegistryUrl,
+  REGISTRY_TOKEN: Secret('the secret that lets a service register'),
+  /** The URL others should use, when it differs from the listening one (containers, proxies). */
+  ADVERTISED_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+} satisfies TProperties;

@@ -4,3 +4,4 @@ export * from './server';
 export * from './run';
 export * from './bearer';
 export * from './health';
+export * from './registered';

@@ -1,0 +1,33 @@
+import type { FastifyInstance } from 'fastify';
+import type { RegistryClient } from '@grantline/registry-client';
+import { runService } from './run';
+
+export interface RegisteredServiceOptions {
+  name: string;
+  /** The service type others look up, e.g. "dcu". */
+  type: string;
+  app: FastifyInstance;
+  port: number;
+  host: string;
+  registry: RegistryClient;
+  advertisedUrl?: string | undefined;
+  closeGraceMs?: number;
+}
+
+/**
+ * Runs a service that others find through the registry: joins once listening, and on
+ * shutdown leaves the registry first (so clients stop picking it), then drains requests.
+ */
+export function runRegisteredService(options: RegisteredServiceOptions): Promise<string> {
+  return runService({
+    name: options.name,
+    app: options.app,
+    port: options.port,
+    host: options.host,
+    ...(options.closeGraceMs === undefined ? {} : { closeGraceMs: options.closeGraceMs }),
+    onListening: (url) => {
+      options.registry.join(options.type, options.advertisedUrl ?? url);
+    },
+    beforeClose: () => options.registry.close(),
+  });
+}
