@@ -8,7 +8,7 @@ export const ErrorResponse = Type.Object(
     message: Type.String({ description: 'What went wrong, in words a person can act on.' }),
     code: Type.Optional(Type.String({ description: 'A stable machine-readable code.' })),
   },
-  { $id: 'ErrorResponse', additionalProperties: false },
+  { title: 'ErrorResponse', additionalProperties: false },
 );
 export type ErrorResponse = Static<typeof ErrorResponse>;
 

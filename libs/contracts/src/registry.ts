@@ -59,3 +59,15 @@ export const AllServicesResponse = Type.Object(
   { additionalProperties: false },
 );
 export type AllServicesResponse = Static<typeof AllServicesResponse>;
+
+/** What the registry dashboard polls: the live table plus the registry's clock and timings. */
+export const DashboardState = Type.Object(
+  {
+    now: Type.Integer({ description: 'The registry clock, in ms since the epoch.' }),
+    heartbeatIntervalMs: Type.Integer(),
+    ttlMs: Type.Integer(),
+    services: Type.Record(Type.String(), Type.Array(ServiceInstance)),
+  },
+  { additionalProperties: false },
+);
+export type DashboardState = Static<typeof DashboardState>;

@@ -5,3 +5,4 @@ export * from './run';
 export * from './bearer';
 export * from './health';
 export * from './registered';
+export * from './openapi';
