@@ -1,0 +1,44 @@
+import type { ProjectPlan } from './draws';
+import type { EndReason } from './decisions';
+import type { ReportedWithdrawal } from './ledger-check';
+
+export type Decision = 'accepted' | 'rejected' | 'no answer';
+
+/** How a project ended, for the summary. */
+export type ProjectEnding =
+  | { kind: 'rejected'; reason: string }
+  | { kind: 'spent'; reason: EndReason }
+  | { kind: 'failed'; reason: string }
+  | { kind: 'stopped'; reason: string };
+
+/** What one project did, as the simulation saw it. */
+export interface ProjectReport {
+  plan: ProjectPlan;
+  decision: Decision;
+  account?: { accountId: string; ownerKey: string };
+  studentsAdded: number;
+  withdrawals: ReportedWithdrawal[];
+  /** Withdrawals that failed after retries, whose outcome is unknown. */
+  uncertainWithdrawals: number;
+  finalBalanceCents?: number;
+  ending: ProjectEnding;
+  /** Filled in by the verification against the DCU's ledger. */
+  problems: string[];
+}
+
+export function withdrawnCents(report: Pick<ProjectReport, 'withdrawals'>): number {
+  return report.withdrawals.reduce((total, withdrawal) => total + withdrawal.amountCents, 0);
+}
+
+export function describeEnding(ending: ProjectEnding): string {
+  switch (ending.kind) {
+    case 'rejected':
+      return `rejected: ${ending.reason}`;
+    case 'spent':
+      return ending.reason === 'expired' ? 'account expired' : 'money all spent';
+    case 'failed':
+      return `failed: ${ending.reason}`;
+    case 'stopped':
+      return `stopped: ${ending.reason}`;
+  }
+}

@@ -1,0 +1,147 @@
+import { RegistryClient, sleep, type Logger } from '@grantline/registry-client';
+import { formatEuro } from './domain/money';
+import { formatRange } from './domain/range';
+import { withdrawnCents } from './domain/report';
+import { OptionsError, parseOptions, USAGE, type SimulationOptions } from './options';
+import { Printer } from './output/printer';
+import { createStyle, wantsColour } from './output/style';
+import { renderSummary } from './output/summary';
+import { runSimulation, waitForServices } from './simulation';
+import { verifyAccounts } from './verify';
+
+const EXIT_OK = 0;
+const EXIT_PROBLEMS = 1;
+const EXIT_USAGE = 2;
+const EXIT_INTERRUPTED = 130;
+
+async function main(): Promise<number> {
+  let options: SimulationOptions;
+  try {
+    const parsed = parseOptions(process.argv.slice(2), process.env);
+    if (parsed.help) {
+      console.log(USAGE);
+      return EXIT_OK;
+    }
+    options = parsed.options;
+  } catch (error) {
+    if (!(error instanceof OptionsError)) throw error;
+    console.error(`researchers: ${error.message}\nTry --help.`);
+    return EXIT_USAGE;
+  }
+
+  const style = createStyle(wantsColour(process.stdout, process.env));
+  const printer = new Printer(process.stdout, style, options.quiet);
+  const client = new RegistryClient({
+    registryUrl: options.registryUrl,
+    logger: clientLogger(printer),
+  });
+  const run = new AbortController();
+  const stopOnSignal = (signal: NodeJS.Signals) => {
+    if (run.signal.aborted) process.exit(EXIT_INTERRUPTED);
+    void printer.problem(`${signal}: stopping every actor (again to quit at once)`);
+    run.abort('interrupted');
+  };
+  process.on('SIGINT', stopOnSignal);
+  process.on('SIGTERM', stopOnSignal);
+  const timeout = setTimeout(
+    () => run.abort(`timed out after ${options.timeoutMs} ms`),
+    options.timeoutMs,
+  );
+  timeout.unref();
+
+  try {
+    await printer.note(
+      `Grantline researchers: ${options.projects} projects, ${options.studentsPerProject} students each, ` +
+        `pauses ${formatRange(options.pauseMs)} ms, seed ${options.seed}` +
+        (options.seedGiven ? '' : ` (replay with --seed ${options.seed})`),
+    );
+    const missing = await waitForServices(client, ['agency', 'dcu'], 10_000, (ms) =>
+      sleep(ms, run.signal),
+    );
+    if (missing.length > 0) {
+      await printer.problem(
+        `the registry at ${options.registryUrl} lists no ${missing.join(' and no ')} instance; ` +
+          'start the services first (npm start does it for you)',
+      );
+      return EXIT_PROBLEMS;
+    }
+
+    const { reports, tally } = await runSimulation(options, { client, printer, sleep }, run.signal);
+    const interrupted = run.signal.reason === 'interrupted';
+    if (!interrupted) await verifyAccounts(client, reports, sleep);
+
+    const accepted = reports.filter((report) => report.account);
+    const totalWithdrawn = accepted.reduce((total, report) => total + withdrawnCents(report), 0);
+    const confirmed = accepted.reduce((total, report) => total + report.withdrawals.length, 0);
+    await printer.block([
+      '',
+      style.paint('bold', 'Summary'),
+      ...renderSummary(reports, style),
+      '',
+      `${accepted.length} of ${reports.length} proposals accepted; ${confirmed} withdrawals, ${formatEuro(totalWithdrawn)} in all.`,
+    ]);
+
+    const problems = reports.flatMap((report) =>
+      report.problems.map((problem) => `${report.plan.code}: ${problem}`),
+    );
+    const lines: string[] = [];
+    if (tally.failures.length > 0) {
+      lines.push(style.paint('red', `${tally.failures.length} operation(s) failed after retries:`));
+      lines.push(
+        ...tally.failures.map(
+          (failure) =>
+            `  [${failure.project} ${failure.actor}] ${failure.operation}: ${failure.error}`,
+        ),
+      );
+    } else {
+      lines.push(style.paint('green', 'No operation failed.'));
+    }
+    if (interrupted) {
+      lines.push(style.paint('yellow', 'Interrupted: the ledgers were not checked.'));
+    } else if (problems.length > 0) {
+      lines.push(style.paint('red', `The ledger check found ${problems.length} problem(s):`));
+      lines.push(...problems.map((problem) => `  ${problem}`));
+    } else {
+      lines.push(
+        style.paint(
+          'green',
+          `Ledger check passed for ${accepted.length} account(s): balance = initial − withdrawals, never below zero, ` +
+            'every confirmed withdrawal in the ledger exactly once.',
+        ),
+      );
+    }
+    if (run.signal.aborted && !interrupted)
+      lines.push(style.paint('red', String(run.signal.reason)));
+    await printer.block(lines);
+
+    if (interrupted) return EXIT_INTERRUPTED;
+    return tally.failures.length > 0 || problems.length > 0 || run.signal.aborted
+      ? EXIT_PROBLEMS
+      : EXIT_OK;
+  } finally {
+    clearTimeout(timeout);
+    await client.close();
+  }
+}
+
+/** The registry client's warnings (an instance failed, trying another) are part of the story. */
+function clientLogger(printer: Printer): Logger {
+  return {
+    debug() {},
+    info() {},
+    warn(details, message) {
+      const instance = (details as { instance?: string } | undefined)?.instance;
+      void printer.note(`registry client: ${message ?? ''}${instance ? ` (${instance})` : ''}`);
+    },
+  };
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error('researchers crashed:', error);
+    process.exitCode = EXIT_PROBLEMS;
+  },
+);
