@@ -36,8 +36,14 @@ async function main(): Promise<number> {
     logger: clientLogger(printer),
   });
   const run = new AbortController();
+  let firstSignalAt = 0;
   const stopOnSignal = (signal: NodeJS.Signals) => {
-    if (run.signal.aborted) process.exit(EXIT_INTERRUPTED);
+    // Ctrl-C under the launcher arrives twice at once (from the terminal and the launcher).
+    if (firstSignalAt > 0) {
+      if (Date.now() - firstSignalAt > 1_000) process.exit(EXIT_INTERRUPTED);
+      return;
+    }
+    firstSignalAt = Date.now();
     void printer.problem(`${signal}: stopping every actor (again to quit at once)`);
     run.abort('interrupted');
   };

@@ -36,7 +36,7 @@ export async function runSimulation(
     for (const student of plan.students)
       deps.printer.registerSpeaker({ project: plan.code, actor: student });
   }
-  const tally = new FailureTally(deps.printer);
+  const tally = new FailureTally(deps.printer, runSignal);
   const reports = await Promise.all(
     plans.map((plan, index) =>
       runProject({

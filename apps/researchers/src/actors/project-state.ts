@@ -13,10 +13,15 @@ export interface FailedOperation {
 export class FailureTally {
   readonly failures: FailedOperation[] = [];
 
-  constructor(private readonly printer: Printer) {}
+  constructor(
+    private readonly printer: Printer,
+    /** Once the run is interrupted, failures are still counted but no longer printed. */
+    private readonly runSignal?: AbortSignal,
+  ) {}
 
   async record(speaker: Speaker, operation: string, error: string): Promise<void> {
     this.failures.push({ project: speaker.project, actor: speaker.actor, operation, error });
+    if (this.runSignal?.aborted) return;
     await this.printer.problem(
       `[${speaker.project} ${speaker.actor}] could not ${operation}: ${error}`,
     );

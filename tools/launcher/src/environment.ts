@@ -1,0 +1,80 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+
+export interface RunSecrets {
+  REGISTRY_TOKEN: string;
+  SERVICE_TOKEN: string;
+  ACCOUNT_KEY_SECRET: string;
+}
+
+/** Fresh secrets for every run, so a newcomer needs no set-up and no secret outlives a run. */
+export function freshSecrets(): RunSecrets {
+  const secret = () => randomBytes(24).toString('base64url');
+  return { REGISTRY_TOKEN: secret(), SERVICE_TOKEN: secret(), ACCOUNT_KEY_SECRET: secret() };
+}
+
+/** Settings a child must not inherit from the launcher's own environment. */
+const NOT_INHERITED = ['PORT', 'HOST', 'ADVERTISED_URL', 'REGISTRY_URL', 'NODE_CHANNEL_FD'];
+
+export interface ServiceEnvironmentInput {
+  inherited: Record<string, string | undefined>;
+  secrets: RunSecrets;
+  registryUrl?: string;
+  accountDir: string;
+  logLevel: string;
+}
+
+/**
+ * The environment of one service: the launcher's own (PATH, DAY_MS, ...) less what would
+ * point it elsewhere, plus PORT=0 (any free port; the real one is read from its
+ * "listening on" line), the run's secrets and the registry's URL once it is known.
+ */
+export function serviceEnvironment(input: ServiceEnvironmentInput): Record<string, string> {
+  return {
+    ...inheritable(input.inherited),
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: input.logLevel,
+    ACCOUNT_DIR: input.accountDir,
+    ...input.secrets,
+    ...(input.registryUrl ? { REGISTRY_URL: input.registryUrl } : {}),
+  };
+}
+
+/** The simulation's environment: the launcher's own, pointed at this run's registry. */
+export function simulationEnvironment(
+  inherited: Record<string, string | undefined>,
+  registryUrl: string,
+): Record<string, string> {
+  return { ...inheritable(inherited), REGISTRY_URL: registryUrl };
+}
+
+function inheritable(inherited: Record<string, string | undefined>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(inherited)) {
+    if (value !== undefined && !NOT_INHERITED.includes(name)) env[name] = value;
+  }
+  return env;
+}
+
+/** `account_files/run-2026-01-31T12-00-00-000Z`: sortable, and safe on every file system. */
+export function runFolderName(now: Date): string {
+  return `run-${now.toISOString().replace(/[:.]/g, '-')}`;
+}
+
+/** Where this run keeps its accounts and logs, honouring ACCOUNT_DIR / GRANTLINE_RUN_DIR. */
+export function runPaths(root: string, env: Record<string, string | undefined>, now: Date) {
+  const runDir = path.resolve(
+    root,
+    env.GRANTLINE_RUN_DIR ?? path.join('account_files', runFolderName(now)),
+  );
+  const accountDir = env.ACCOUNT_DIR
+    ? path.resolve(root, env.ACCOUNT_DIR)
+    : path.join(runDir, 'accounts');
+  return { runDir, accountDir };
+}
+
+/** `listening on http://127.0.0.1:41234` -> the URL. */
+export function listeningUrlIn(line: string): string | undefined {
+  return /\blistening on (https?:\/\/\S+)/.exec(line)?.[1];
+}

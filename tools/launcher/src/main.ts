@@ -1,0 +1,228 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { styleText } from 'node:util';
+import { buildStale } from './build';
+import { ChildService, describeExit, exitCodeOf, type ChildExit } from './child';
+import {
+  freshSecrets,
+  listeningUrlIn,
+  runPaths,
+  serviceEnvironment,
+  simulationEnvironment,
+} from './environment';
+import { waitForRegistrations } from './registrations';
+
+/** The repository root, from tools/launcher/dist/main.js. */
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const APPS = {
+  registry: 'apps/registry/dist/main.js',
+  agency: 'apps/agency/dist/main.js',
+  dcu: 'apps/dcu/dist/main.js',
+  researchers: 'apps/researchers/dist/main.js',
+} as const;
+const AGENCY_INSTANCES = 2;
+const DCU_INSTANCES = 1;
+const STOP_GRACE_MS = 5_000;
+const START_TIMEOUT_MS = Number(process.env.LAUNCHER_START_TIMEOUT_MS) || 20_000;
+
+const colour = process.stdout.isTTY === true && !process.env.NO_COLOR;
+const say = (text: string) =>
+  process.stdout.write(`${colour ? styleText('dim', `▸ ${text}`) : `▸ ${text}`}\n`);
+const complain = (text: string) =>
+  process.stderr.write(`${colour ? styleText('red', text) : text}\n`);
+
+const services: ChildService[] = [];
+let simulation: ChildService | undefined;
+let stopping: Promise<void> | undefined;
+
+async function main(): Promise<number> {
+  const simulationArgs = process.argv.slice(2);
+  if (simulationArgs.includes('--help') || simulationArgs.includes('-h'))
+    return showHelp(simulationArgs);
+
+  if (process.env.LAUNCHER_SKIP_BUILD === '1') {
+    say('build skipped (LAUNCHER_SKIP_BUILD=1)');
+  } else {
+    const started = Date.now();
+    const build = await buildStale(ROOT);
+    if (!build.ok) {
+      process.stderr.write(build.output);
+      complain('launcher: the build failed (output above); nothing was started.');
+      return 1;
+    }
+    say(`built what was stale in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  }
+  const missing = Object.values(APPS).filter((script) => !existsSync(path.join(ROOT, script)));
+  if (missing.length > 0) {
+    complain(`launcher: not built: ${missing.join(', ')} (run npm run build)`);
+    return 1;
+  }
+
+  const { runDir, accountDir } = runPaths(ROOT, process.env, new Date());
+  mkdirSync(accountDir, { recursive: true });
+  mkdirSync(runDir, { recursive: true });
+  const secrets = freshSecrets();
+  const environment = (registryUrl?: string) =>
+    serviceEnvironment({
+      inherited: process.env,
+      secrets,
+      accountDir,
+      logLevel: 'warn',
+      ...(registryUrl ? { registryUrl } : {}),
+    });
+
+  const registry = startService('registry', APPS.registry, environment(), runDir);
+  const registryUrl = await announce(registry);
+  const others = [
+    ...Array.from({ length: AGENCY_INSTANCES }, (_, index) =>
+      startService(`agency #${index + 1}`, APPS.agency, environment(registryUrl), runDir),
+    ),
+    ...Array.from({ length: DCU_INSTANCES }, (_, index) =>
+      startService(`dcu #${index + 1}`, APPS.dcu, environment(registryUrl), runDir),
+    ),
+  ];
+  await Promise.all(others.map(announce));
+  await waitForRegistrations(registryUrl, { agency: AGENCY_INSTANCES, dcu: DCU_INSTANCES }, 10_000);
+  say(
+    `accounts in ${path.relative(ROOT, accountDir) || accountDir}, service logs in ${path.relative(ROOT, runDir) || runDir}`,
+  );
+
+  simulation = new ChildService({
+    label: 'simulation',
+    script: path.join(ROOT, APPS.researchers),
+    args: simulationArgs,
+    cwd: ROOT,
+    env: simulationEnvironment(process.env, registryUrl),
+    inheritOutput: true,
+  });
+  say(
+    `simulation started (pid ${simulation.pid})${simulationArgs.length ? `: ${simulationArgs.join(' ')}` : ''}\n`,
+  );
+  const exit = await simulation.exited;
+  await stopEverything();
+  return exitCodeOf(exit);
+}
+
+function startService(
+  label: string,
+  script: string,
+  env: Record<string, string>,
+  runDir: string,
+): ChildService {
+  const child = new ChildService({
+    label,
+    script: path.join(ROOT, script),
+    cwd: ROOT,
+    env,
+    logFile: path.join(runDir, `${label.replace(/\W+/g, '-').replace(/-$/, '')}.log`),
+    onLine: (line) => echoIfWorthSeeing(label, line),
+  });
+  services.push(child);
+  void child.exited.then((exit) => {
+    if (!stopping) reportDeath(child, exit);
+  });
+  return child;
+}
+
+async function announce(child: ChildService): Promise<string> {
+  const url = await child.waitForListening(START_TIMEOUT_MS);
+  say(`${child.options.label.padEnd(9)} listening on ${url}  (pid ${child.pid})`);
+  return url;
+}
+
+/** Services log pino JSON at warn and above: errors are shown, the rest stays in the log file. */
+function echoIfWorthSeeing(label: string, line: string): void {
+  if (listeningUrlIn(line)) return;
+  let record: { level?: number; msg?: string; err?: { message?: string } } | undefined;
+  try {
+    record = JSON.parse(line) as typeof record;
+  } catch {
+    record = undefined;
+  }
+  if (record === undefined || typeof record.level !== 'number') {
+    complain(`[${label}] ${line}`);
+  } else if (record.level >= 50) {
+    complain(
+      `[${label}] ${record.msg ?? ''}${record.err?.message ? `: ${record.err.message}` : ''}`,
+    );
+  }
+}
+
+function reportDeath(child: ChildService, exit: ChildExit): void {
+  complain(
+    `launcher: ${child.options.label} stopped unexpectedly (${describeExit(exit)}). Its last lines:`,
+  );
+  for (const line of child.lastLines(10)) complain(`  ${line}`);
+}
+
+/** The simulation first, then the services that use the registry, then the registry. */
+function stopEverything(): Promise<void> {
+  stopping ??= (async () => {
+    if (simulation?.running) await simulation.stop(STOP_GRACE_MS);
+    const [registry, ...others] = services;
+    await Promise.all(others.map((child) => child.stop(STOP_GRACE_MS)));
+    await registry?.stop(STOP_GRACE_MS);
+    if (services.length > 0) say('every service stopped');
+  })();
+  return stopping;
+}
+
+async function showHelp(simulationArgs: string[]): Promise<number> {
+  process.stdout.write(
+    `npm start [-- <simulation options>]
+
+Builds what is stale, starts a registry, ${AGENCY_INSTANCES} agencies and ${DCU_INSTANCES} DCU with fresh random
+secrets and a fresh account folder, runs the researchers simulation against them, then stops
+everything and exits with the simulation's exit code. Ctrl-C stops everything.
+
+Environment: DAY_MS (DCU day length, default 1000), ACCOUNT_DIR (default: a new
+account_files/run-<time>/accounts), GRANTLINE_RUN_DIR (where logs go), LAUNCHER_SKIP_BUILD=1.
+
+Simulation options:
+`,
+  );
+  const help = new ChildService({
+    label: 'simulation',
+    script: path.join(ROOT, APPS.researchers),
+    args: simulationArgs,
+    cwd: ROOT,
+    env: process.env as Record<string, string>,
+    inheritOutput: true,
+  });
+  return exitCodeOf(await help.exited);
+}
+
+let signalled = false;
+function onSignal(signal: NodeJS.Signals): void {
+  const code = signal === 'SIGINT' ? 130 : 143;
+  if (signalled) {
+    // A second Ctrl-C: no more patience.
+    for (const child of [...services, simulation]) child?.kill();
+    process.exit(code);
+  }
+  signalled = true;
+  say(`${signal}: stopping everything (again to kill at once)`);
+  void stopEverything().finally(() => process.exit(code));
+}
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+process.on('SIGHUP', onSignal);
+// Whatever happens to the launcher, no child outlives it.
+process.on('exit', () => {
+  for (const child of [...services, simulation]) child?.kill();
+});
+
+main().then(
+  (code) => process.exit(code),
+  async (error: unknown) => {
+    complain(`launcher: ${error instanceof Error ? error.message : String(error)}`);
+    for (const child of services) {
+      if (!child.running) continue;
+      const lines = child.lastLines(8);
+      if (lines.length > 0)
+        complain(`  last lines of ${child.options.label}:\n    ${lines.join('\n    ')}`);
+    }
+    await stopEverything();
+    process.exit(1);
+  },
+);
