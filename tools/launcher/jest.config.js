@@ -1,1 +1,5 @@
-module.exports = { ...require("../../jest.preset.js"), displayName: "launcher", testTimeout: 90_000 };
+module.exports = {
+  ...require('../../jest.preset.js'),
+  displayName: 'launcher',
+  testTimeout: 90_000,
+};

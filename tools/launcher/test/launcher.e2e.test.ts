@@ -1,0 +1,205 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+/**
+ * Runs the real launcher (as `npm start` does, minus the Nx build, which the test target has
+ * already done) with a small seeded configuration, and checks what a user would see: the exit
+ * code, the summary, and that no process it started is left behind.
+ */
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const LAUNCHER = path.join(ROOT, 'tools/launcher/dist/main.js');
+const SMALL_RUN = [
+  '--projects',
+  '3',
+  '--students',
+  '2',
+  '--seed',
+  '2',
+  '--pause',
+  '2-8',
+  '--days',
+  '5-12',
+];
+
+interface LauncherRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  pids: number[];
+}
+
+const started: ChildProcess[] = [];
+const runDirs: string[] = [];
+
+function startLauncher(args: string[]) {
+  const runDir = mkdtempSync(path.join(tmpdir(), 'grantline-launcher-test-'));
+  runDirs.push(runDir);
+  const child = spawn(process.execPath, [LAUNCHER, ...args], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      LAUNCHER_SKIP_BUILD: '1',
+      DAY_MS: '50',
+      GRANTLINE_RUN_DIR: runDir,
+      NO_COLOR: '1',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  started.push(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const finished = new Promise<LauncherRun>((resolve) => {
+    const killer = setTimeout(() => child.kill('SIGKILL'), 45_000);
+    child.once('close', (code) => {
+      clearTimeout(killer);
+      resolve({ code, stdout, stderr, pids: pidsIn(stdout) });
+    });
+  });
+  return { child, finished, output: () => stdout };
+}
+
+/** The launcher prints `(pid N)` for every process it starts. */
+function pidsIn(stdout: string): number[] {
+  return [...stdout.matchAll(/\(pid (\d+)\)/g)].map((match) => Number(match[1]));
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+  // A zombie (exited, not yet reaped by an init that may never reap) is not running.
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** The lines that depend only on the seed: what each professor asked and what was decided. */
+function decisions(stdout: string): string[] {
+  return stdout
+    .split('\n')
+    .filter((line) => /asks for|proposal rejected|grant accepted/.test(line))
+    .map((line) => line.replace(/ by the agency at \S+: account \w+$/, ''))
+    .sort();
+}
+
+function summaryRows(stdout: string): string[][] {
+  const lines = stdout.split('\n');
+  const header = lines.findIndex((line) => /^project +professor +asked +decision/.test(line));
+  return lines
+    .slice(header + 2)
+    .filter((line) => /^P\d+ /.test(line))
+    .map((line) => line.split(/ {2,}/));
+}
+
+beforeAll(() => {
+  // Builds whatever is stale (nothing when Nx ran the build first).
+  execFileSync(
+    process.execPath,
+    [
+      path.join(ROOT, 'node_modules/typescript/bin/tsc'),
+      '-b',
+      'tools/launcher',
+      'apps/registry',
+      'apps/agency',
+      'apps/dcu',
+      'apps/researchers',
+    ],
+    { cwd: ROOT, stdio: 'inherit' },
+  );
+}, 60_000);
+
+afterAll(() => {
+  for (const child of started)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const dir of runDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('npm start (the launcher)', () => {
+  let first: LauncherRun;
+
+  it('runs the whole system, prints a summary, exits 0 and leaves no process behind', async () => {
+    first = await startLauncher(SMALL_RUN).finished;
+    expect({ code: first.code, stderr: first.stderr }).toEqual({ code: 0, stderr: '' });
+    // registry, two agencies, one DCU, the simulation
+    expect(first.pids).toHaveLength(5);
+    expect(first.stdout).toMatch(/registry +listening on http:\/\/127\.0\.0\.1:\d+/);
+    expect(first.stdout).toContain('Ledger check passed for 2 account(s)');
+    expect(first.stdout).toContain('No operation failed.');
+    const rows = summaryRows(first.stdout);
+    expect(rows.map((row) => [row[0], row[3]])).toEqual([
+      ['P1', 'accepted'],
+      ['P2', 'accepted'],
+      ['P3', 'rejected'],
+    ]);
+    for (const row of rows.filter((cells) => cells[3] === 'accepted')) {
+      expect(row[8]).toMatch(/^(account expired|money all spent)$/);
+    }
+    expect(first.stdout).toContain('every service stopped');
+    expect(first.pids.filter(isAlive)).toEqual([]);
+  });
+
+  it('makes the same proposals and decisions for the same seed', async () => {
+    const second = await startLauncher(SMALL_RUN).finished;
+    expect(second.code).toBe(0);
+    expect(decisions(second.stdout)).toHaveLength(3 + 3);
+    expect(decisions(second.stdout)).toEqual(decisions(first.stdout));
+    expect(summaryRows(second.stdout).map((row) => row.slice(0, 5))).toEqual(
+      summaryRows(first.stdout).map((row) => row.slice(0, 5)),
+    );
+  });
+
+  it('stops everything on SIGINT, mid-run', async () => {
+    const run = startLauncher([
+      '--projects',
+      '2',
+      '--seed',
+      '3',
+      '--pause',
+      '20-40',
+      '--days',
+      '200-300',
+    ]);
+    await waitFor(() => /simulation started/.test(run.output()), 30_000);
+    run.child.kill('SIGINT');
+    const result = await run.finished;
+    expect(result.code).toBe(130);
+    expect(result.pids).toHaveLength(5);
+    expect(result.pids.filter(isAlive)).toEqual([]);
+  });
+
+  it('leaves no orphan even when the launcher itself is killed outright', async () => {
+    const run = startLauncher([
+      '--projects',
+      '2',
+      '--seed',
+      '3',
+      '--pause',
+      '20-40',
+      '--days',
+      '200-300',
+    ]);
+    await waitFor(() => /simulation started/.test(run.output()), 30_000);
+    const pids = pidsIn(run.output());
+    run.child.kill('SIGKILL');
+    await run.finished;
+    expect(pids).toHaveLength(5);
+    // Each child sees its IPC channel close and stops itself (graceful, so allow a moment).
+    await waitFor(() => pids.every((pid) => !isAlive(pid)), 10_000);
+  });
+});
