@@ -1,7 +1,7 @@
 import type { RegistryClient } from '@grantline/registry-client';
 import { runProject } from './actors/project';
 import { FailureTally } from './actors/project-state';
-import { drawProjectPlan } from './domain/draws';
+import { drawProfessors, drawProjectPlan } from './domain/draws';
 import { streamFor } from './domain/random';
 import type { ProjectReport } from './domain/report';
 import type { SimulationOptions } from './options';
@@ -25,8 +25,9 @@ export async function runSimulation(
   deps: SimulationDeps,
   runSignal: AbortSignal,
 ): Promise<SimulationResult> {
-  const plans = Array.from({ length: options.projects }, (_, index) =>
-    drawProjectPlan(streamFor(options.seed, `P${index + 1}/plan`), index, {
+  const professors = drawProfessors(streamFor(options.seed, 'professors'), options.projects);
+  const plans = professors.map((professor, index) =>
+    drawProjectPlan(streamFor(options.seed, `P${index + 1}/plan`), index, professor, {
       studentsPerProject: options.studentsPerProject,
       durationDays: options.durationDays,
     }),

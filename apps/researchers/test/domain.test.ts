@@ -1,5 +1,6 @@
 import {
   drawPauseMs,
+  drawProfessors,
   drawProjectPlan,
   drawWithdrawalCents,
   PROPOSAL_MAX_CENTS,
@@ -43,14 +44,14 @@ describe('project plans', () => {
   const settings = { studentsPerProject: 3, durationDays: { min: 5, max: 15 } };
 
   it('are the same for the same seed, whatever else happened in between', () => {
-    const plan = () => drawProjectPlan(streamFor(42, 'P2/plan'), 1, settings);
+    const plan = () => drawProjectPlan(streamFor(42, 'P2/plan'), 1, 'Byrne', settings);
     expect(plan()).toEqual(plan());
     expect(plan().code).toBe('P2');
   });
 
   it('ask for amounts on both sides of the funded range, and distinct students', () => {
     const plans = Array.from({ length: 60 }, (_, index) =>
-      drawProjectPlan(streamFor(3, `P${index + 1}/plan`), index, settings),
+      drawProjectPlan(streamFor(3, `P${index + 1}/plan`), index, 'Byrne', settings),
     );
     for (const plan of plans) {
       expect(Number.isInteger(plan.amountCents)).toBe(true);
@@ -65,6 +66,12 @@ describe('project plans', () => {
     );
     expect(funded.length).toBeGreaterThan(0);
     expect(funded.length).toBeLessThan(plans.length);
+  });
+
+  it('gives every project its own professor', () => {
+    const professors = drawProfessors(streamFor(5, 'professors'), 10);
+    expect(new Set(professors).size).toBe(10);
+    expect(drawProfessors(streamFor(5, 'professors'), 10)).toEqual(professors);
   });
 
   it('draws withdrawals of half to one and a half times the project average, in whole cents', () => {

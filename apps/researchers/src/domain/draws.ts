@@ -101,14 +101,19 @@ export interface PlanSettings {
   durationDays: IntRange;
 }
 
+/** Distinct professors for the run's projects (from the run's own stream). */
+export function drawProfessors(random: Random, count: number): string[] {
+  return drawDistinct(random, PROFESSORS, count);
+}
+
 /** Everything a project decides up front, from its own random stream. */
 export function drawProjectPlan(
   random: Random,
   index: number,
+  professor: string,
   settings: PlanSettings,
 ): ProjectPlan {
   const code = `P${index + 1}`;
-  const professor = pickOne(random, PROFESSORS);
   const title = `${pickOne(random, TOPICS)} (${code})`;
   const amountCents = randomInt(random, PROPOSAL_MIN_CENTS, PROPOSAL_MAX_CENTS);
   const durationDays = randomInt(random, settings.durationDays.min, settings.durationDays.max);
