@@ -61,9 +61,9 @@ async function main(): Promise<number> {
         `pauses ${formatRange(options.pauseMs)} ms, seed ${options.seed}` +
         (options.seedGiven ? '' : ` (replay with --seed ${options.seed})`),
     );
-    const missing = await waitForServices(client, ['agency', 'dcu'], 10_000, (ms) =>
-      sleep(ms, run.signal),
-    );
+    const missing = await waitForServices(client, ['agency', 'dcu'], 10_000, sleep, run.signal);
+    if (run.signal.aborted)
+      return run.signal.reason === 'interrupted' ? EXIT_INTERRUPTED : EXIT_PROBLEMS;
     if (missing.length > 0) {
       await printer.problem(
         `the registry at ${options.registryUrl} lists no ${missing.join(' and no ')} instance; ` +

@@ -64,17 +64,18 @@ export async function waitForServices(
   client: RegistryClient,
   types: string[],
   timeoutMs: number,
-  sleep: (ms: number) => Promise<void>,
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>,
+  signal?: AbortSignal,
 ): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;
   let missing = types;
-  while (Date.now() < deadline) {
+  while (Date.now() < deadline && !signal?.aborted) {
     const listed = await Promise.all(
       types.map(async (type) => (await client.instances(type)).length > 0),
     );
     missing = types.filter((_, index) => !listed[index]);
     if (missing.length === 0) return [];
-    await sleep(200);
+    await sleep(200, signal);
   }
   return missing;
 }

@@ -10,13 +10,14 @@ import path from 'node:path';
  */
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const LAUNCHER = path.join(ROOT, 'tools/launcher/dist/main.js');
+// Seed 1 draws two proposals in the funded range and one outside it.
 const SMALL_RUN = [
   '--projects',
   '3',
   '--students',
   '2',
   '--seed',
-  '2',
+  '1',
   '--pause',
   '2-8',
   '--days',
@@ -93,7 +94,7 @@ async function waitFor(condition: () => boolean, timeoutMs: number): Promise<voi
 function decisions(stdout: string): string[] {
   return stdout
     .split('\n')
-    .filter((line) => /asks for|proposal rejected|grant accepted/.test(line))
+    .filter((line) => /\] +asks for €|proposal rejected|grant accepted/.test(line))
     .map((line) => line.replace(/ by the agency at \S+: account \w+$/, ''))
     .sort();
 }

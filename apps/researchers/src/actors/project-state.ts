@@ -39,7 +39,10 @@ export class ProjectState {
   readonly withdrawals: (ReportedWithdrawal & { actor: string })[] = [];
   uncertainWithdrawals = 0;
 
-  constructor(runSignal: AbortSignal) {
+  constructor(
+    /** Aborted on timeout or Ctrl-C: even an in-flight withdrawal stops retrying then. */
+    readonly runSignal: AbortSignal,
+  ) {
     this.signal = AbortSignal.any([runSignal, this.controller.signal]);
   }
 

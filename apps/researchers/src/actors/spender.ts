@@ -137,7 +137,7 @@ async function withdraw(
         body: { amountCents, note: expense },
         idempotencyKey,
       },
-      { retries: 3, sleep: context.sleep },
+      { retries: 3, sleep: context.sleep, signal: project.runSignal },
     );
     if (!outcome.ok) {
       if (outcome.uncertain) project.uncertainWithdrawals += 1;
