@@ -176,7 +176,11 @@ describe('npm start (the launcher)', () => {
       '--days',
       '200-300',
     ]);
-    await waitFor(() => /simulation started/.test(run.output()), 30_000);
+    await waitFor(
+      () => /simulation started/.test(run.output()) || run.child.exitCode !== null,
+      30_000,
+    );
+    expect(run.output()).toContain('simulation started');
     run.child.kill('SIGINT');
     const result = await run.finished;
     expect(result.code).toBe(130);
@@ -195,7 +199,11 @@ describe('npm start (the launcher)', () => {
       '--days',
       '200-300',
     ]);
-    await waitFor(() => /simulation started/.test(run.output()), 30_000);
+    await waitFor(
+      () => /simulation started/.test(run.output()) || run.child.exitCode !== null,
+      30_000,
+    );
+    expect(run.output()).toContain('simulation started');
     const pids = pidsIn(run.output());
     run.child.kill('SIGKILL');
     await run.finished;
