@@ -37,9 +37,6 @@ let stopping: Promise<void> | undefined;
 
 async function main(): Promise<number> {
   const simulationArgs = process.argv.slice(2);
-  if (simulationArgs.includes('--help') || simulationArgs.includes('-h'))
-    return showHelp(simulationArgs);
-
   if (process.env.LAUNCHER_SKIP_BUILD === '1') {
     say('build skipped (LAUNCHER_SKIP_BUILD=1)');
   } else {
@@ -52,6 +49,9 @@ async function main(): Promise<number> {
     }
     say(`built what was stale in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }
+  // After the build, so that the simulation can print its own options on a fresh clone.
+  const wantsHelp = simulationArgs.includes('--help') || simulationArgs.includes('-h');
+  if (wantsHelp && existsSync(path.join(ROOT, APPS.researchers))) return showHelp(simulationArgs);
   const missing = Object.values(APPS).filter((script) => !existsSync(path.join(ROOT, script)));
   if (missing.length > 0) {
     complain(`launcher: not built: ${missing.join(', ')} (run npm run build)`);
