@@ -19,7 +19,8 @@ export class InstanceTable {
 
   constructor(
     readonly ttlMs: number,
-    private readonly now: () => number = Date.now,
+    /** The table's clock, in ms since the epoch (injected in tests). */
+    readonly now: () => number = Date.now,
   ) {}
 
   /** Registers an instance; the same type and URL again replaces the old entry. */

@@ -34,7 +34,7 @@ export const dashboardRoutes: FastifyPluginAsyncTypebox = async (app) => {
         services[type] = entries.map(toServiceInstance);
       }
       return {
-        now: Date.now(),
+        now: app.instances.now(),
         heartbeatIntervalMs: app.heartbeatIntervalMs,
         ttlMs: app.instances.ttlMs,
         services,

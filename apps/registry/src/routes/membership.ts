@@ -19,7 +19,8 @@ export const membershipRoutes: FastifyPluginAsyncTypebox<MembershipRoutesOptions
   app,
   options,
 ) => {
-  app.addHook('preHandler', requireRegistryToken(options.registryToken));
+  // onRequest, before validation: without the token a caller learns nothing, not even a 400.
+  app.addHook('onRequest', requireRegistryToken(options.registryToken));
   const errors = { 400: ErrorResponse, 401: ErrorResponse };
   const security = [{ registryToken: [] }];
 
