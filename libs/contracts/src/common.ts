@@ -49,6 +49,11 @@ export const IdempotentBearerHeaders = Type.Object({
   'idempotency-key': IdempotencyKey,
 });
 
+export const OptionalIdempotentBearerHeaders = Type.Object({
+  authorization: Type.Optional(Type.String({ description: '`Bearer <secret>`' })),
+  'idempotency-key': Type.Optional(IdempotencyKey),
+});
+
 export const OptionalIdempotencyHeaders = Type.Object({
   'idempotency-key': Type.Optional(IdempotencyKey),
 });

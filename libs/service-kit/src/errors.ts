@@ -22,12 +22,16 @@ export function errorBody(statusCode: number, message: string, code?: string) {
   };
 }
 
+/** Turns a service's own domain errors into HttpErrors; undefined leaves the error as it is. */
+export type ErrorMapper = (error: unknown) => HttpError | undefined;
+
 /**
  * One error handler for every service: client errors keep their message, server errors are
  * logged in full and answered without internals.
  */
-export function installErrorHandlers(app: FastifyInstance): void {
-  app.setErrorHandler((error: FastifyError, request, reply) => {
+export function installErrorHandlers(app: FastifyInstance, mapError?: ErrorMapper): void {
+  app.setErrorHandler((thrown: FastifyError, request, reply) => {
+    const error: FastifyError = (mapError?.(thrown) as FastifyError | undefined) ?? thrown;
     const statusCode =
       typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 600
         ? error.statusCode

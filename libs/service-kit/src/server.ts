@@ -1,11 +1,13 @@
 import Fastify, { LogController, type FastifyServerOptions } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { installErrorHandlers } from './errors';
+import { installErrorHandlers, type ErrorMapper } from './errors';
 
 export interface ServerOptions {
   logLevel?: string;
   /** Pretty logs for people; JSON otherwise. Defaults to "stdout is a terminal". */
   prettyLogs?: boolean;
+  /** Maps the service's domain errors (e.g. a refused withdrawal) to HTTP answers. */
+  mapError?: ErrorMapper;
   /** Extra Fastify options (tests pass `logger: false`). */
   fastify?: FastifyServerOptions;
 }
@@ -37,7 +39,7 @@ export function createServer(options: ServerOptions = {}) {
     return503OnClosing: true,
     ...options.fastify,
   }).withTypeProvider<TypeBoxTypeProvider>();
-  installErrorHandlers(app);
+  installErrorHandlers(app, options.mapError);
   return app;
 }
 
