@@ -1,0 +1,141 @@
+import type { ScenarioId } from './options';
+import type { ScenarioResult, TargetOutcome } from './results';
+
+/** The targets of issue 6, as ratios measured in one run. */
+export type TargetSpec =
+  | { kind: 'ratio'; scenario: ScenarioId; baseline: ScenarioId; minimum: number; description: string }
+  | { kind: 'degradation'; scenario: ScenarioId; minimum: number; description: string }
+  | { kind: 'rss-growth'; scenario: ScenarioId; maximum: number; description: string };
+
+export const TARGETS: TargetSpec[] = [
+  {
+    kind: 'ratio',
+    scenario: 'dcu-read',
+    baseline: 'fastify-hello',
+    minimum: 0.5,
+    description: 'DCU read ≥ 0.5 × bare Fastify hello',
+  },
+  {
+    kind: 'ratio',
+    scenario: 'dcu-withdraw-hot',
+    baseline: 'disk-durable-write',
+    minimum: 4,
+    description: 'Hot-account withdrawals ≥ 4 × raw sequential durable writes',
+  },
+  {
+    kind: 'ratio',
+    scenario: 'dcu-withdraw-100',
+    baseline: 'disk-durable-write',
+    minimum: 4,
+    description: '100-account withdrawals ≥ 4 × raw sequential durable writes',
+  },
+  {
+    kind: 'ratio',
+    scenario: 'registry-lookup',
+    baseline: 'fastify-hello',
+    minimum: 0.6,
+    description: 'Registry lookup, 1,000 instances of the type ≥ 0.6 × bare Fastify hello',
+  },
+  {
+    kind: 'ratio',
+    scenario: 'registry-lookup-spread',
+    baseline: 'fastify-hello',
+    minimum: 0.6,
+    description: 'Registry lookup, 1,000 instances over 100 types ≥ 0.6 × bare Fastify hello',
+  },
+  ...(['long-read', 'long-withdraw'] as const).flatMap((scenario): TargetSpec[] => [
+    {
+      kind: 'degradation',
+      scenario,
+      minimum: 0.95,
+      description: `${scenario}: last 10 s req/s ≥ 0.95 × first 10 s`,
+    },
+    {
+      kind: 'rss-growth',
+      scenario,
+      maximum: 0.1,
+      description: `${scenario}: RSS growth after warm-up < 10%`,
+    },
+  ]),
+];
+
+/** Judges every target whose scenario ran; a scenario with errors never passes. */
+export function evaluateTargets(results: ScenarioResult[], targets: TargetSpec[] = TARGETS): TargetOutcome[] {
+  const byId = new Map(results.map((result) => [result.id, result]));
+  const outcomes: TargetOutcome[] = [];
+  for (const target of targets) {
+    const result = byId.get(target.scenario);
+    if (!result) continue;
+    outcomes.push(evaluateTarget(target, result, byId));
+  }
+  return outcomes;
+}
+
+function evaluateTarget(
+  target: TargetSpec,
+  result: ScenarioResult,
+  byId: Map<ScenarioId, ScenarioResult>,
+): TargetOutcome {
+  const base = {
+    scenario: target.scenario,
+    description: target.description,
+    threshold: target.kind === 'rss-growth' ? target.maximum : target.minimum,
+    comparison: target.kind === 'rss-growth' ? ('below' as const) : ('at-least' as const),
+  };
+  const unusable = unusableReason(result);
+  if (unusable) return { ...base, pass: false, verdict: `FAIL: ${unusable}` };
+
+  let measured: number | undefined;
+  if (target.kind === 'ratio') {
+    const baseline = byId.get(target.baseline);
+    if (!baseline) return { ...base, pass: undefined, verdict: `not judged: ${target.baseline} did not run` };
+    const baselineProblem = unusableReason(baseline);
+    if (baselineProblem) return { ...base, pass: undefined, verdict: `not judged: baseline ${target.baseline}: ${baselineProblem}` };
+    measured = ratio(result.rate, baseline.rate);
+  } else if (target.kind === 'degradation') {
+    measured = result.degradation?.ratio;
+    if (measured === undefined) return { ...base, pass: undefined, verdict: 'not judged: the run was shorter than 20 s' };
+  } else {
+    measured = result.rssGrowth?.growth;
+    if (measured === undefined) return { ...base, pass: undefined, verdict: 'not judged: not enough RSS samples after warm-up' };
+  }
+  if (measured === undefined || !Number.isFinite(measured)) {
+    return { ...base, pass: undefined, verdict: 'not judged: nothing to compare' };
+  }
+  return { ...base, measured, ...judge(measured, target) };
+}
+
+/** A run whose figure means nothing: it did not run, or part of its traffic failed. */
+export function unusableReason(result: ScenarioResult): string | undefined {
+  if (result.status === 'skipped') return `skipped (${result.reason ?? 'no reason given'})`;
+  if (result.status === 'failed') return `did not complete (${result.reason ?? 'no reason given'})`;
+  if (result.failures) return `the run had errors: ${result.failures}`;
+  return undefined;
+}
+
+function judge(measured: number, target: TargetSpec): { pass: boolean; verdict: string } {
+  if (target.kind === 'rss-growth') {
+    const pass = measured < target.maximum;
+    const shown = `${formatPercent(measured)} ${pass ? '<' : '≥'} ${formatPercent(target.maximum)}`;
+    return { pass, verdict: pass ? `pass: ${shown}` : `FAIL: ${shown} (over by ${formatPercent(measured - target.maximum)} points)` };
+  }
+  const pass = measured >= target.minimum;
+  const shown = `${formatRatio(measured)} ${pass ? '≥' : '<'} ${formatRatio(target.minimum)}`;
+  if (pass) return { pass, verdict: `pass: ${shown}` };
+  const missedBy = 1 - measured / target.minimum;
+  return { pass, verdict: `FAIL: ${shown} (missed by ${formatPercent(missedBy)})` };
+}
+
+export function ratio(value: number | undefined, baseline: number | undefined): number | undefined {
+  if (value === undefined || baseline === undefined || baseline <= 0) return undefined;
+  return value / baseline;
+}
+
+export function formatRatio(value: number): string {
+  if (value >= 10) return `${value.toFixed(1)}×`;
+  return `${value.toFixed(2)}×`;
+}
+
+export function formatPercent(fraction: number): string {
+  return `${(fraction * 100).toFixed(1)}%`;
+}
