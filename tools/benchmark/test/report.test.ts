@@ -1,0 +1,113 @@
+import type { MachineInfo } from '../src/machine';
+import type { BenchReport, ScenarioResult } from '../src/results';
+import { formatBytes, formatMs, formatRate, markdownTable, renderMarkdown, scenarioRows } from '../src/report';
+import { evaluateTargets } from '../src/targets';
+
+const latency = { count: 100, meanMs: 1.2, p50Ms: 1.04, p90Ms: 2, p99Ms: 12.345, maxMs: 150 };
+
+function scenario(partial: Partial<ScenarioResult> & Pick<ScenarioResult, 'id'>): ScenarioResult {
+  return {
+    title: partial.id,
+    command: `npm run bench -- --only ${partial.id} -d 10 -c 50`,
+    status: 'ok',
+    failures: '',
+    notes: [],
+    ...partial,
+  };
+}
+
+const machine: MachineInfo = {
+  cpuModel: 'AMD EPYC',
+  cores: 2,
+  memoryBytes: 8 * 2 ** 30,
+  nodeVersion: 'v20.20.2',
+  os: 'Linux 6.1 x64',
+  disk: { dir: '/tmp/x', device: '/dev/vda', fsType: 'ext4', model: 'virtio disk', rotational: false },
+  loadAverageAtStart: [0.5, 0.4, 0.3],
+};
+
+describe('number formatting', () => {
+  it('rounds rates and groups thousands', () => {
+    expect(formatRate(12345.6)).toBe('12,346');
+    expect(formatRate(undefined)).toBe('–');
+  });
+
+  it('gives small latencies more decimals than large ones', () => {
+    expect(formatMs(0.456)).toBe('0.46');
+    expect(formatMs(12.345)).toBe('12.3');
+    expect(formatMs(2380.4)).toBe('2,380');
+    expect(formatMs(Number.NaN)).toBe('–');
+  });
+
+  it('shows memory in binary units', () => {
+    expect(formatBytes(512)).toBe('512 B');
+    expect(formatBytes(52 * 2 ** 20)).toBe('52.0 MiB');
+  });
+});
+
+describe('markdownTable', () => {
+  it('writes a header, a separator and one line per row, escaping pipes', () => {
+    expect(markdownTable(['a', 'b'], [['1', 'x|y']])).toBe('| a | b |\n| --- | --- |\n| 1 | x\\|y |');
+  });
+});
+
+describe('scenario rows', () => {
+  const results = [
+    scenario({ id: 'disk-durable-write', rate: 2300, latency }),
+    scenario({ id: 'fastify-hello', rate: 70_000, latency }),
+    scenario({ id: 'dcu-read', rate: 28_000, latency, baseline: 'fastify-hello' }),
+    scenario({ id: 'dcu-withdraw-hot', rate: 12_000, latency, baseline: 'disk-durable-write', failures: '40 non-2xx (40×409)' }),
+    scenario({ id: 'agency-proposals', status: 'skipped', reason: 'apps/agency/dist/main.js not built yet', baseline: 'disk-durable-write' }),
+  ];
+  const rows = scenarioRows(results, evaluateTargets(results));
+  const row = (id: string) => rows.find((cells) => cells[0] === id) ?? [];
+
+  it('shows rate, p50, p99, the ratio to the baseline and the command', () => {
+    expect(row('dcu-read')).toEqual([
+      'dcu-read',
+      '28,000',
+      '1.04',
+      '12.3',
+      'none',
+      '0.40× fastify-hello',
+      'FAIL: 0.40× < 0.50× (missed by 20.0%)',
+      '`npm run bench -- --only dcu-read -d 10 -c 50`',
+    ]);
+  });
+
+  it('labels the disk probe in writes per second', () => {
+    expect(row('disk-durable-write')[1]).toBe('2,300 writes/s');
+  });
+
+  it('says when a scenario had errors, and fails its target', () => {
+    expect(row('dcu-withdraw-hot')[4]).toBe('the run had errors: 40 non-2xx (40×409)');
+    expect(row('dcu-withdraw-hot')[6]).toContain('FAIL');
+  });
+
+  it('says why a scenario did not run', () => {
+    expect(row('agency-proposals')[1]).toBe('skipped');
+    expect(row('agency-proposals')[4]).toContain('not built yet');
+  });
+});
+
+describe('renderMarkdown', () => {
+  it('names the machine, the settings and the targets', () => {
+    const scenarios = [scenario({ id: 'fastify-hello', rate: 70_000, latency }), scenario({ id: 'dcu-read', rate: 40_000, latency, baseline: 'fastify-hello' })];
+    const report: BenchReport = {
+      startedAt: '2026-01-31T12:00:00.000Z',
+      finishedAt: '2026-01-31T12:05:00.000Z',
+      commandLine: 'npm run bench',
+      machine,
+      settings: { durationSeconds: 10, longDurationSeconds: 60, warmupSeconds: 2, connections: 50 },
+      scenarios,
+      targets: evaluateTargets(scenarios),
+      charts: ['/out/chart-overview.svg'],
+    };
+    const markdown = renderMarkdown(report, '/out');
+    expect(markdown).toContain('AMD EPYC, 2 cores');
+    expect(markdown).toContain('Node v20.20.2');
+    expect(markdown).toContain('/dev/vda (ext4');
+    expect(markdown).toContain('| DCU read ≥ 0.5 × bare Fastify hello | pass: 0.57× ≥ 0.50× |');
+    expect(markdown).toContain('![chart-overview](chart-overview.svg)');
+  });
+});

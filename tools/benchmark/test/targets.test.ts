@@ -1,0 +1,102 @@
+import type { ScenarioId } from '../src/options';
+import type { ScenarioResult } from '../src/results';
+import { evaluateTargets, formatRatio, ratio, type TargetSpec } from '../src/targets';
+
+function result(id: ScenarioId, rate: number, extra: Partial<ScenarioResult> = {}): ScenarioResult {
+  return { id, title: id, command: `npm run bench -- --only ${id}`, status: 'ok', rate, failures: '', notes: [], ...extra };
+}
+
+const readTarget: TargetSpec = {
+  kind: 'ratio',
+  scenario: 'dcu-read',
+  baseline: 'fastify-hello',
+  minimum: 0.5,
+  description: 'DCU read ≥ 0.5 × bare Fastify hello',
+};
+
+describe('ratio targets', () => {
+  it('passes when the scenario reaches the share of its baseline', () => {
+    const [outcome] = evaluateTargets([result('fastify-hello', 60_000), result('dcu-read', 30_000)], [readTarget]);
+    expect(outcome).toMatchObject({ pass: true, measured: 0.5, verdict: 'pass: 0.50× ≥ 0.50×' });
+  });
+
+  it('fails and says by how much when it does not', () => {
+    const [outcome] = evaluateTargets([result('fastify-hello', 60_000), result('dcu-read', 24_000)], [readTarget]);
+    expect(outcome?.pass).toBe(false);
+    expect(outcome?.verdict).toBe('FAIL: 0.40× < 0.50× (missed by 20.0%)');
+  });
+
+  it('never passes a run that had errors, however fast it was', () => {
+    const [outcome] = evaluateTargets(
+      [result('fastify-hello', 60_000), result('dcu-read', 90_000, { failures: '12 non-2xx (12×409)' })],
+      [readTarget],
+    );
+    expect(outcome?.pass).toBe(false);
+    expect(outcome?.verdict).toContain('12×409');
+  });
+
+  it('does not judge against a baseline that had errors or did not run', () => {
+    const broken = evaluateTargets(
+      [result('fastify-hello', 60_000, { failures: '3 connection errors (0 timeouts)' }), result('dcu-read', 30_000)],
+      [readTarget],
+    );
+    expect(broken[0]?.pass).toBeUndefined();
+    const absent = evaluateTargets([result('dcu-read', 30_000)], [readTarget]);
+    expect(absent[0]?.verdict).toBe('not judged: fastify-hello did not run');
+  });
+
+  it('reports a skipped scenario as failing its target, with the reason', () => {
+    const [outcome] = evaluateTargets(
+      [result('fastify-hello', 60_000), { ...result('dcu-read', 0), status: 'skipped', reason: 'apps/dcu/dist/main.js not built yet' }],
+      [readTarget],
+    );
+    expect(outcome?.pass).toBe(false);
+    expect(outcome?.verdict).toContain('not built yet');
+  });
+
+  it('leaves out targets of scenarios that were not selected', () => {
+    expect(evaluateTargets([result('fastify-hello', 60_000)], [readTarget])).toEqual([]);
+  });
+});
+
+describe('over-time targets', () => {
+  const degradationTarget: TargetSpec = { kind: 'degradation', scenario: 'long-read', minimum: 0.95, description: 'holds up' };
+  const rssTarget: TargetSpec = { kind: 'rss-growth', scenario: 'long-read', maximum: 0.1, description: 'memory' };
+  const long = result('long-read', 1000, {
+    degradation: { windowSeconds: 10, firstWindowRps: 1000, lastWindowRps: 940, ratio: 0.94 },
+    rssGrowth: { afterWarmupBytes: 100, endBytes: 105, growth: 0.05, warmupSeconds: 10, windowSeconds: 5 },
+  });
+
+  it('fails a run whose last ten seconds are slower than 0.95 of its first', () => {
+    const [outcome] = evaluateTargets([long], [degradationTarget]);
+    expect(outcome).toMatchObject({ pass: false, verdict: 'FAIL: 0.94× < 0.95× (missed by 1.1%)' });
+  });
+
+  it('passes memory growth under 10%', () => {
+    const [outcome] = evaluateTargets([long], [rssTarget]);
+    expect(outcome).toMatchObject({ pass: true, verdict: 'pass: 5.0% < 10.0%' });
+  });
+
+  it('fails memory growth of 10% or more, saying by how many points', () => {
+    const grown = { ...long, rssGrowth: { ...long.rssGrowth!, growth: 0.25 } };
+    expect(evaluateTargets([grown], [rssTarget])[0]?.verdict).toBe('FAIL: 25.0% ≥ 10.0% (over by 15.0% points)');
+  });
+
+  it('does not judge a run too short to have two windows', () => {
+    const short = result('long-read', 1000);
+    expect(evaluateTargets([short], [degradationTarget])[0]?.pass).toBeUndefined();
+  });
+});
+
+describe('ratio and formatRatio', () => {
+  it('has no ratio without a positive baseline', () => {
+    expect(ratio(10, 0)).toBeUndefined();
+    expect(ratio(10, undefined)).toBeUndefined();
+    expect(ratio(10, 4)).toBe(2.5);
+  });
+
+  it('shows two decimals below 10 and one above', () => {
+    expect(formatRatio(0.456)).toBe('0.46×');
+    expect(formatRatio(12.34)).toBe('12.3×');
+  });
+});
