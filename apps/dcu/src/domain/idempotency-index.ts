@@ -1,0 +1,65 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Where in the ledger the withdrawal made with an Idempotency-Key lies, for every key the
+ * account has ever seen. A hot account sees hundreds of thousands of keys, so the index keeps
+ * 16 bytes per key in typed arrays (a 48-bit digest of the key and the record's byte offset)
+ * instead of the keys themselves; a digest match is confirmed by reading the record.
+ */
+export class IdempotencyIndex {
+  private digests: Float64Array;
+  private offsets: Float64Array;
+  private count = 0;
+
+  constructor(initialCapacity = 64) {
+    let capacity = 16;
+    while (capacity < initialCapacity) capacity *= 2;
+    this.digests = new Float64Array(capacity);
+    this.offsets = new Float64Array(capacity);
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  add(idempotencyKey: string, offset: number): void {
+    if ((this.count + 1) * 10 > this.digests.length * 7) this.grow();
+    this.insert(digestOf(idempotencyKey), offset);
+    this.count += 1;
+  }
+
+  /** Offsets of records whose key may be this one (usually none or exactly one). */
+  candidates(idempotencyKey: string): number[] {
+    const digest = digestOf(idempotencyKey);
+    const mask = this.digests.length - 1;
+    const found: number[] = [];
+    for (let slot = digest & mask; this.digests[slot] !== 0; slot = (slot + 1) & mask) {
+      if (this.digests[slot] === digest) found.push(this.offsets[slot]!);
+    }
+    return found;
+  }
+
+  private insert(digest: number, offset: number): void {
+    const mask = this.digests.length - 1;
+    let slot = digest & mask;
+    while (this.digests[slot] !== 0) slot = (slot + 1) & mask;
+    this.digests[slot] = digest;
+    this.offsets[slot] = offset;
+  }
+
+  private grow(): void {
+    const digests = this.digests;
+    const offsets = this.offsets;
+    this.digests = new Float64Array(digests.length * 2);
+    this.offsets = new Float64Array(digests.length * 2);
+    for (let slot = 0; slot < digests.length; slot++) {
+      if (digests[slot] !== 0) this.insert(digests[slot]!, offsets[slot]!);
+    }
+  }
+}
+
+/** 48 bits of SHA-1, never 0 (0 marks an empty slot); exact in a double. */
+function digestOf(idempotencyKey: string): number {
+  const value = createHash('sha1').update(idempotencyKey).digest().readUIntBE(0, 6);
+  return value === 0 ? 1 : value;
+}

@@ -1,0 +1,33 @@
+import './thread-pool';
+import { RegistryClient } from '@grantline/registry-client';
+import { exitOnStartupError, runRegisteredService } from '@grantline/service-kit';
+import { buildDcuApp } from './app';
+import { readDcuConfig } from './config';
+
+async function main() {
+  const config = readDcuConfig();
+  const app = await buildDcuApp({
+    serviceToken: config.SERVICE_TOKEN,
+    accountKeySecret: config.ACCOUNT_KEY_SECRET,
+    accountDir: config.ACCOUNT_DIR,
+    dayMs: config.DAY_MS,
+    lockStaleMs: config.LOCK_STALE_MS,
+    logLevel: config.LOG_LEVEL,
+  });
+  const registry = new RegistryClient({
+    registryUrl: config.REGISTRY_URL,
+    registryToken: config.REGISTRY_TOKEN,
+    logger: app.log,
+  });
+  await runRegisteredService({
+    name: 'dcu',
+    type: 'dcu',
+    app,
+    port: config.PORT,
+    host: config.HOST,
+    registry,
+    advertisedUrl: config.ADVERTISED_URL,
+  });
+}
+
+main().catch(exitOnStartupError('dcu'));
