@@ -39,6 +39,8 @@ export function createServer(options: ServerOptions = {}) {
     return503OnClosing: true,
     ...options.fastify,
   }).withTypeProvider<TypeBoxTypeProvider>();
+  // Every service speaks JSON only: any other body is 415, not a string that fails validation.
+  app.removeContentTypeParser('text/plain');
   installErrorHandlers(app, options.mapError);
   return app;
 }
