@@ -1,0 +1,5 @@
+export * from './processes';
+export * from './random';
+export * from './registry-watch';
+export * from './ledger-files';
+export * from './system';

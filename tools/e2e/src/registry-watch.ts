@@ -1,0 +1,89 @@
+import type { AllServicesResponse, ServiceInstance } from '@grantline/contracts';
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** What the registry lists right now, or undefined when it does not answer. */
+export async function listedServices(registryUrl: string): Promise<Record<string, ServiceInstance[]> | undefined> {
+  try {
+    const response = await fetch(new URL('/services', registryUrl), { signal: AbortSignal.timeout(1_000) });
+    if (!response.ok) return undefined;
+    return ((await response.json()) as AllServicesResponse).services;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The URLs listed for every type, e.g. { dcu: ['http://127.0.0.1:4100'], agency: [...] }. */
+export async function listedUrls(registryUrl: string): Promise<Record<string, string[]> | undefined> {
+  const services = await listedServices(registryUrl);
+  if (!services) return undefined;
+  return Object.fromEntries(Object.entries(services).map(([type, instances]) => [type, instances.map((i) => i.url)]));
+}
+
+/** Polls until `check` is truthy; throws after `timeoutMs`. Returns the value and when it came. */
+export async function waitFor<T>(
+  what: string,
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs: number,
+  everyMs = 25,
+): Promise<{ value: T; at: number }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return { value, at: Date.now() };
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+export interface Disappearance {
+  url: string;
+  /** When the instance was killed (ms since the epoch, this process's clock). */
+  killedAt: number;
+  /** The last `lastHeartbeatAt` the registry showed for it (undefined if never seen after the kill). */
+  lastHeartbeatAt: number | undefined;
+  /** The first poll that no longer found it. */
+  goneAt: number;
+  /** goneAt - killedAt */
+  msAfterKill: number;
+  /** goneAt - lastHeartbeatAt: what API.md bounds by ttlMs + heartbeatIntervalMs. */
+  msAfterLastHeartbeat: number | undefined;
+}
+
+/**
+ * Watches the registry until the instance at `url` is no longer listed. Polls every `everyMs`,
+ * so the measured times are late by at most that much (plus one request).
+ */
+export async function watchDisappearance(
+  registryUrl: () => string,
+  type: string,
+  url: string,
+  killedAt: number,
+  timeoutMs: number,
+  everyMs = 20,
+): Promise<Disappearance> {
+  let lastHeartbeatAt: number | undefined;
+  const { at } = await waitFor(
+    `${url} to leave the registry`,
+    async () => {
+      const services = await listedServices(registryUrl());
+      if (!services) return false; // the registry is restarting: ask again
+      const listed = (services[type] ?? []).find((instance) => instance.url === url);
+      if (listed) {
+        lastHeartbeatAt = Date.parse(listed.lastHeartbeatAt);
+        return false;
+      }
+      return true;
+    },
+    timeoutMs,
+    everyMs,
+  );
+  return {
+    url,
+    killedAt,
+    lastHeartbeatAt,
+    goneAt: at,
+    msAfterKill: at - killedAt,
+    msAfterLastHeartbeat: lastHeartbeatAt === undefined ? undefined : at - lastHeartbeatAt,
+  };
+}

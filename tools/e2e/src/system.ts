@@ -1,0 +1,167 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ServiceProcess, type AppName } from './processes';
+import { listedUrls, waitFor } from './registry-watch';
+
+export interface SystemOptions {
+  agencies: number;
+  dcus: number;
+  /** The registry's HEARTBEAT_INTERVAL_MS (its TTL is three of them). */
+  heartbeatIntervalMs: number;
+  /** The DCUs' DAY_MS. */
+  dayMs?: number;
+  /** The DCUs' LOCK_STALE_MS (default: theirs, 4000). */
+  lockStaleMs?: number;
+  /** LOG_LEVEL of every service (default warn: the logs stay small). */
+  logLevel?: string;
+}
+
+export interface Secrets {
+  REGISTRY_TOKEN: string;
+  SERVICE_TOKEN: string;
+  ACCOUNT_KEY_SECRET: string;
+}
+
+/** Fresh random secrets (32 characters each) for every run. */
+export function freshSecrets(): Secrets {
+  const secret = () => randomBytes(24).toString('base64url');
+  return { REGISTRY_TOKEN: secret(), SERVICE_TOKEN: secret(), ACCOUNT_KEY_SECRET: secret() };
+}
+
+/** The environment a child starts from: this one, less anything that would point it elsewhere. */
+function baseEnvironment(): Record<string, string> {
+  const skip = new Set([
+    'PORT',
+    'HOST',
+    'ADVERTISED_URL',
+    'REGISTRY_URL',
+    'REGISTRY_TOKEN',
+    'SERVICE_TOKEN',
+    'ACCOUNT_KEY_SECRET',
+    'ACCOUNT_DIR',
+    'DAY_MS',
+    'TTL_MS',
+    'HEARTBEAT_INTERVAL_MS',
+    'LOCK_STALE_MS',
+    'NODE_OPTIONS',
+  ]);
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value !== undefined && !skip.has(name) && !name.startsWith('JEST') && !name.startsWith('SIM_')) env[name] = value;
+  }
+  return env;
+}
+
+/**
+ * A registry, agencies and DCUs (all on one account folder) as real processes, on free ports,
+ * with fresh secrets, in a temp folder of their own (`root`: `accounts/` and `logs/`).
+ */
+export class GrantlineSystem {
+  readonly root: string;
+  readonly accountDir: string;
+  readonly logDir: string;
+  readonly secrets = freshSecrets();
+  registry!: ServiceProcess;
+  registryPort = 0;
+  readonly agencies: ServiceProcess[] = [];
+  readonly dcus: ServiceProcess[] = [];
+  private started = 0;
+
+  constructor(readonly options: SystemOptions) {
+    this.root = mkdtempSync(path.join(tmpdir(), 'grantline-e2e-'));
+    this.accountDir = path.join(this.root, 'accounts');
+    this.logDir = path.join(this.root, 'logs');
+    mkdirSync(this.accountDir);
+    mkdirSync(this.logDir);
+  }
+
+  get registryUrl(): string {
+    return `http://127.0.0.1:${this.registryPort}`;
+  }
+
+  get ttlMs(): number {
+    return 3 * this.options.heartbeatIntervalMs;
+  }
+
+  /** Starts the registry (on a free port the first time, on the same port after), then the rest. */
+  async start(): Promise<void> {
+    await this.startRegistry();
+    const others = [
+      ...Array.from({ length: this.options.agencies }, () => this.startService('agency')),
+      ...Array.from({ length: this.options.dcus }, () => this.startService('dcu')),
+    ];
+    await Promise.all(others.map((service) => service.waitForListening()));
+    await this.waitUntilListed(this.liveUrls(), 15_000);
+  }
+
+  /** Starts the registry: PORT=0 the first time, then the port it got, so clients find it again. */
+  async startRegistry(): Promise<ServiceProcess> {
+    this.registry = this.spawn('registry', {
+      PORT: String(this.registryPort),
+      HEARTBEAT_INTERVAL_MS: String(this.options.heartbeatIntervalMs),
+    });
+    const url = await this.registry.waitForListening();
+    this.registryPort = Number(new URL(url).port);
+    return this.registry;
+  }
+
+  /** One more agency or DCU, registered with this system's registry. */
+  startService(app: 'agency' | 'dcu'): ServiceProcess {
+    const extra: Record<string, string> = { REGISTRY_URL: this.registryUrl };
+    if (app === 'dcu') {
+      extra.ACCOUNT_DIR = this.accountDir;
+      extra.DAY_MS = String(this.options.dayMs ?? 1000);
+      if (this.options.lockStaleMs !== undefined) extra.LOCK_STALE_MS = String(this.options.lockStaleMs);
+    }
+    const service = this.spawn(app, extra);
+    (app === 'dcu' ? this.dcus : this.agencies).push(service);
+    return service;
+  }
+
+  /** The URLs of the agencies and DCUs still running, by type. */
+  liveUrls(): Record<'agency' | 'dcu', string[]> {
+    const urls = (services: ServiceProcess[]) =>
+      services.filter((service) => service.running && service.url).map((service) => service.url!);
+    return { agency: urls(this.agencies), dcu: urls(this.dcus) };
+  }
+
+  /** Waits until the registry lists every URL in `expected` (and answers); returns when. */
+  async waitUntilListed(expected: Record<string, string[]>, timeoutMs: number): Promise<number> {
+    const { at } = await waitFor(
+      `the registry to list ${JSON.stringify(expected)}`,
+      async () => {
+        const listed = await listedUrls(this.registryUrl);
+        if (!listed) return false;
+        return Object.entries(expected).every(([type, urls]) => urls.every((url) => (listed[type] ?? []).includes(url)));
+      },
+      timeoutMs,
+    );
+    return at;
+  }
+
+  /** SIGKILLs everything this system started and removes its folder. */
+  async destroy(): Promise<void> {
+    await Promise.all([this.registry, ...this.agencies, ...this.dcus].filter(Boolean).map((s) => s.kill('SIGKILL')));
+    rmSync(this.root, { recursive: true, force: true });
+  }
+
+  private spawn(app: AppName, extra: Record<string, string>): ServiceProcess {
+    this.started += 1;
+    const label = `${app}-${this.started}`;
+    return new ServiceProcess({
+      label,
+      app,
+      env: {
+        ...baseEnvironment(),
+        HOST: '127.0.0.1',
+        PORT: '0',
+        LOG_LEVEL: this.options.logLevel ?? 'warn',
+        ...this.secrets,
+        ...extra,
+      },
+      logFile: path.join(this.logDir, `${label}.log`),
+    });
+  }
+}
