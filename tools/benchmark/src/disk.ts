@@ -19,7 +19,11 @@ export interface DurableWriteOutcome {
  * the folder so the rename itself survives a crash. Nothing else runs meanwhile, so this is
  * the best a one-write-per-request design can do on this disk.
  */
-export function measureDurableWrites(dir: string, durationSeconds: number, bytesPerWrite = 1024): DurableWriteOutcome {
+export function measureDurableWrites(
+  dir: string,
+  durationSeconds: number,
+  bytesPerWrite = 1024,
+): DurableWriteOutcome {
   const probeDir = path.join(dir, 'disk-probe');
   mkdirSync(probeDir, { recursive: true });
   const target = path.join(probeDir, 'record.json');

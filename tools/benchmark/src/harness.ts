@@ -28,7 +28,13 @@ export const APP_SCRIPTS = {
 export type AppName = keyof typeof APP_SCRIPTS;
 
 /** The command that reproduces one scenario's figure (its baseline comes along). */
-export function reproduceCommand(id: ScenarioId, options: Pick<BenchOptions, 'durationSeconds' | 'connections' | 'longDurationSeconds' | 'warmupSeconds'>): string {
+export function reproduceCommand(
+  id: ScenarioId,
+  options: Pick<
+    BenchOptions,
+    'durationSeconds' | 'connections' | 'longDurationSeconds' | 'warmupSeconds'
+  >,
+): string {
   const parts = ['npm run bench --', `--only ${id}`];
   if (id === 'disk-durable-write') {
     parts.push(`-d ${options.durationSeconds}`);
@@ -92,12 +98,29 @@ export class Harness {
       const value = process.env[name];
       if (value !== undefined) inherited[name] = value;
     }
-    return { ...inherited, NODE_ENV: 'production', PORT: '0', HOST: '127.0.0.1', ...this.secrets, ...extra };
+    return {
+      ...inherited,
+      NODE_ENV: 'production',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      ...this.secrets,
+      ...extra,
+    };
   }
 
-  async start(label: string, script: string, env: Record<string, string>): Promise<{ process: ServiceProcess; url: string }> {
+  async start(
+    label: string,
+    script: string,
+    env: Record<string, string>,
+  ): Promise<{ process: ServiceProcess; url: string }> {
     const nodeArgs = this.options.cpuProfile
-      ? ['--cpu-prof', '--cpu-prof-dir', path.join(this.options.outDir, 'profiles'), '--cpu-prof-name', `${label}-${Date.now()}.cpuprofile`]
+      ? [
+          '--cpu-prof',
+          '--cpu-prof-dir',
+          path.join(this.options.outDir, 'profiles'),
+          '--cpu-prof-name',
+          `${label}-${Date.now()}.cpuprofile`,
+        ]
       : [];
     const service = new ServiceProcess({ label, script, env, cwd: this.root, nodeArgs });
     this.processes.add(service);
@@ -146,7 +169,12 @@ export class Harness {
     const loadBefore = os.loadavg()[0] ?? 0;
     const warmup =
       this.options.warmupSeconds > 0
-        ? await runLoad({ ...input.load, perSecond: false, connections, durationSeconds: this.options.warmupSeconds })
+        ? await runLoad({
+            ...input.load,
+            perSecond: false,
+            connections,
+            durationSeconds: this.options.warmupSeconds,
+          })
         : undefined;
     const cpuBefore = input.watch.map((service) => service.cpuSeconds());
     const main = input.watch[0];
@@ -161,7 +189,8 @@ export class Harness {
     input.watch.forEach((service, index) => {
       const before = cpuBefore[index];
       const after = service.cpuSeconds();
-      if (before !== undefined && after !== undefined) cpu[service.options.label] = (after - before) / outcome.durationSeconds;
+      if (before !== undefined && after !== undefined)
+        cpu[service.options.label] = (after - before) / outcome.durationSeconds;
       const rss = service.rssBytes();
       if (rss !== undefined) rssBytes[service.options.label] = rss;
     });
@@ -200,7 +229,10 @@ export async function requestJson<T>(
 ): Promise<{ status: number; body: T }> {
   const response = await fetch(url, {
     method: init.method ?? 'GET',
-    headers: { ...(init.body === undefined ? {} : { 'content-type': 'application/json' }), ...init.headers },
+    headers: {
+      ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...init.headers,
+    },
     ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
   });
   const text = await response.text();
@@ -214,7 +246,11 @@ export async function requestJson<T>(
 }
 
 /** Runs `task` over `items`, `concurrency` at a time. */
-export async function forEachLimited<T>(items: T[], concurrency: number, task: (item: T, index: number) => Promise<void>): Promise<void> {
+export async function forEachLimited<T>(
+  items: T[],
+  concurrency: number,
+  task: (item: T, index: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < items.length) {
@@ -226,7 +262,11 @@ export async function forEachLimited<T>(items: T[], concurrency: number, task: (
 }
 
 /** Polls until `check` holds, or fails with `what` after `timeoutMs`. */
-export async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+export async function waitUntil(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs = 15_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check().catch(() => false)) return;

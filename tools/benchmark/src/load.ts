@@ -1,6 +1,12 @@
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
-import { NumberList, PerSecondRecorder, summarizeLatencies, type LatencySummary, type SecondSample } from './stats';
+import {
+  NumberList,
+  PerSecondRecorder,
+  summarizeLatencies,
+  type LatencySummary,
+  type SecondSample,
+} from './stats';
 
 export interface LoadSpec {
   /** Base URL of the service, e.g. http://127.0.0.1:41234. */
@@ -88,7 +94,8 @@ export async function runLoad(spec: LoadSpec): Promise<LoadOutcome> {
   const elapsedSeconds = (performance.now() - startedAt) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
   const statusCounts: Record<string, number> = {};
-  for (const [code, { count }] of Object.entries(result.statusCodeStats)) statusCounts[code] = count;
+  for (const [code, { count }] of Object.entries(result.statusCodeStats))
+    statusCounts[code] = count;
   const succeeded = latencies.length;
   return {
     durationSeconds: elapsedSeconds,
@@ -107,7 +114,9 @@ export async function runLoad(spec: LoadSpec): Promise<LoadOutcome> {
 }
 
 /** Everything that went wrong in a run, in one line; empty when nothing did. */
-export function describeFailures(outcome: Pick<LoadOutcome, 'non2xx' | 'errors' | 'timeouts' | 'mismatches' | 'statusCounts'>): string {
+export function describeFailures(
+  outcome: Pick<LoadOutcome, 'non2xx' | 'errors' | 'timeouts' | 'mismatches' | 'statusCounts'>,
+): string {
   const parts: string[] = [];
   if (outcome.non2xx > 0) {
     const codes = Object.entries(outcome.statusCounts)
@@ -116,7 +125,8 @@ export function describeFailures(outcome: Pick<LoadOutcome, 'non2xx' | 'errors' 
       .join(', ');
     parts.push(`${outcome.non2xx} non-2xx (${codes})`);
   }
-  if (outcome.errors > 0) parts.push(`${outcome.errors} connection errors (${outcome.timeouts} timeouts)`);
+  if (outcome.errors > 0)
+    parts.push(`${outcome.errors} connection errors (${outcome.timeouts} timeouts)`);
   if (outcome.mismatches > 0) parts.push(`${outcome.mismatches} unexpected bodies`);
   return parts.join('; ');
 }

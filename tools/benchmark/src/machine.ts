@@ -10,7 +10,13 @@ export interface MachineInfo {
   nodeVersion: string;
   os: string;
   /** The disk the account folders and the fsync probe live on. */
-  disk: { dir: string; device: string; fsType: string; model: string; rotational: boolean | undefined };
+  disk: {
+    dir: string;
+    device: string;
+    fsType: string;
+    model: string;
+    rotational: boolean | undefined;
+  };
   loadAverageAtStart: number[];
 }
 
@@ -29,20 +35,38 @@ export function describeMachine(workDir: string): MachineInfo {
 
 /** Best effort, Linux: `findmnt` for the device and file system, /sys/block for the rest. */
 function describeDisk(dir: string): MachineInfo['disk'] {
-  const unknown = { dir, device: 'unknown', fsType: 'unknown', model: 'unknown', rotational: undefined };
+  const unknown = {
+    dir,
+    device: 'unknown',
+    fsType: 'unknown',
+    model: 'unknown',
+    rotational: undefined,
+  };
   try {
-    const [device = 'unknown', fsType = 'unknown'] = execFileSync('findmnt', ['-n', '-o', 'SOURCE,FSTYPE', '-T', dir], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    })
+    const [device = 'unknown', fsType = 'unknown'] = execFileSync(
+      'findmnt',
+      ['-n', '-o', 'SOURCE,FSTYPE', '-T', dir],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      },
+    )
       .trim()
       .split(/\s+/);
     const name = path.basename(device);
     // A partition (sda1, nvme0n1p2) has no queue/ of its own: use its disk's.
     const block = existsSync(`/sys/block/${name}`) ? name : name.replace(/p?\d+$/, '');
-    const model = readSys(`/sys/block/${block}/device/model`) ?? (block.startsWith('vd') ? 'virtio disk' : 'unknown');
+    const model =
+      readSys(`/sys/block/${block}/device/model`) ??
+      (block.startsWith('vd') ? 'virtio disk' : 'unknown');
     const rotational = readSys(`/sys/block/${block}/queue/rotational`);
-    return { dir, device, fsType, model, rotational: rotational === undefined ? undefined : rotational === '1' };
+    return {
+      dir,
+      device,
+      fsType,
+      model,
+      rotational: rotational === undefined ? undefined : rotational === '1',
+    };
   } catch {
     return unknown;
   }
@@ -58,7 +82,12 @@ function readSys(file: string): string | undefined {
 
 export function describeMachineLine(machine: MachineInfo): string {
   const disk = machine.disk;
-  const kind = disk.rotational === undefined ? '' : disk.rotational ? ', reported rotational' : ', reported non-rotational';
+  const kind =
+    disk.rotational === undefined
+      ? ''
+      : disk.rotational
+        ? ', reported rotational'
+        : ', reported non-rotational';
   return (
     `${machine.cpuModel}, ${machine.cores} cores, ${(machine.memoryBytes / 2 ** 30).toFixed(1)} GiB RAM, ` +
     `Node ${machine.nodeVersion}, ${machine.os}; disk ${disk.device} (${disk.fsType}, ${disk.model}${kind})`

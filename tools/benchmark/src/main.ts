@@ -48,7 +48,9 @@ async function main(): Promise<number> {
   const machine = describeMachine(runDir);
   const startedAt = new Date().toISOString();
   console.log(`Machine: ${describeMachineLine(machine)}`);
-  console.log(`Load average: ${machine.loadAverageAtStart.map((value) => value.toFixed(2)).join(' ')}`);
+  console.log(
+    `Load average: ${machine.loadAverageAtStart.map((value) => value.toFixed(2)).join(' ')}`,
+  );
   console.log(`Scenarios: ${options.scenarios.join(', ')}\n`);
 
   const scenarios: ScenarioResult[] = [];
@@ -91,11 +93,20 @@ function buildApps(): void {
   console.log('Building the apps (nx run-many -t build) ...');
   const build = spawnSync(
     process.execPath,
-    [nx, 'run-many', '-t', 'build', '--projects=@grantline/registry,@grantline/dcu,@grantline/agency', '--output-style=static'],
+    [
+      nx,
+      'run-many',
+      '-t',
+      'build',
+      '--projects=@grantline/registry,@grantline/dcu,@grantline/agency',
+      '--output-style=static',
+    ],
     { cwd: ROOT, env: { ...process.env, NX_TUI: 'false', NX_DAEMON: 'false' }, encoding: 'utf8' },
   );
   if (build.status !== 0) {
-    console.warn(`The build failed; scenarios use whatever dist/ exists.\n${(build.stdout + build.stderr).trim().split('\n').slice(-20).join('\n')}`);
+    console.warn(
+      `The build failed; scenarios use whatever dist/ exists.\n${(build.stdout + build.stderr).trim().split('\n').slice(-20).join('\n')}`,
+    );
   }
 }
 
@@ -111,7 +122,8 @@ async function writeOutputs(report: BenchReport, outDir: string): Promise<void> 
   const subtitle = `${report.startedAt.slice(0, 16).replace('T', ' ')} UTC, ${report.machine.cores} cores, Node ${report.machine.nodeVersion}`;
   const charts: [string, Parameters<typeof renderSvg>[0]][] = [];
   for (const result of report.scenarios) {
-    if (result.perSecond && result.perSecond.length > 0) charts.push([`chart-${result.id}.svg`, timelineSpec(result, subtitle)]);
+    if (result.perSecond && result.perSecond.length > 0)
+      charts.push([`chart-${result.id}.svg`, timelineSpec(result, subtitle)]);
   }
   charts.push(['chart-overview.svg', overviewSpec(report.scenarios, subtitle)]);
   for (const [name, spec] of charts) {
@@ -119,7 +131,10 @@ async function writeOutputs(report: BenchReport, outDir: string): Promise<void> 
     writeFileSync(file, await renderSvg(spec));
     report.charts.push(file);
   }
-  writeFileSync(path.join(outDir, 'results.json'), `${JSON.stringify({ ...report, charts: report.charts.map((file) => path.basename(file)) }, null, 2)}\n`);
+  writeFileSync(
+    path.join(outDir, 'results.json'),
+    `${JSON.stringify({ ...report, charts: report.charts.map((file) => path.basename(file)) }, null, 2)}\n`,
+  );
   writeFileSync(path.join(outDir, 'results.md'), `${renderMarkdown(report, outDir)}\n`);
 }
 

@@ -104,7 +104,10 @@ export function parseOptions(argv: string[], defaultOut: string): BenchOptions {
 export function selectScenarios(only: string | undefined): ScenarioId[] {
   if (only === undefined) return [...SCENARIO_IDS];
   const wanted = new Set<ScenarioId>();
-  for (const raw of only.split(',').map((id) => id.trim()).filter(Boolean)) {
+  for (const raw of only
+    .split(',')
+    .map((id) => id.trim())
+    .filter(Boolean)) {
     if (!isScenarioId(raw)) {
       throw new UsageError(`--only: unknown scenario "${raw}"; known: ${SCENARIO_IDS.join(', ')}`);
     }

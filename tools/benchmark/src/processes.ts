@@ -76,11 +76,20 @@ export class ServiceProcess {
     let timer: NodeJS.Timeout | undefined;
     const failure = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new Error(`${this.options.label} did not say it was listening within ${timeoutMs} ms:\n${this.lastLines()}`)),
+        () =>
+          reject(
+            new Error(
+              `${this.options.label} did not say it was listening within ${timeoutMs} ms:\n${this.lastLines()}`,
+            ),
+          ),
         timeoutMs,
       );
       void this.exited.then(() =>
-        reject(new Error(`${this.options.label} exited (code ${this.exitCode}) before listening:\n${this.lastLines()}`)),
+        reject(
+          new Error(
+            `${this.options.label} exited (code ${this.exitCode}) before listening:\n${this.lastLines()}`,
+          ),
+        ),
       );
     });
     try {

@@ -86,7 +86,16 @@ export function renderMarkdown(report: BenchReport, outDir: string): string {
   lines.push('## Results', '');
   lines.push(
     markdownTable(
-      ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'ratio to baseline', 'target', 'reproduce'],
+      [
+        'scenario',
+        'req/s',
+        'p50 ms',
+        'p99 ms',
+        'errors',
+        'ratio to baseline',
+        'target',
+        'reproduce',
+      ],
       scenarioRows(report.scenarios, report.targets),
     ),
     '',
@@ -108,7 +117,15 @@ export function renderMarkdown(report: BenchReport, outDir: string): string {
     lines.push('## Over time', '');
     lines.push(
       markdownTable(
-        ['run', 'first 10 s req/s', 'last 10 s req/s', 'last / first', 'RSS after warm-up', 'RSS at end', 'RSS growth'],
+        [
+          'run',
+          'first 10 s req/s',
+          'last 10 s req/s',
+          'last / first',
+          'RSS after warm-up',
+          'RSS at end',
+          'RSS growth',
+        ],
         longRuns.map((result) => [
           result.id,
           formatRate(result.degradation?.firstWindowRps),
@@ -141,10 +158,15 @@ export function renderMarkdown(report: BenchReport, outDir: string): string {
       );
     }
     if (result.succeeded !== undefined) {
-      const statuses = result.statusCounts ? `; statuses ${JSON.stringify(result.statusCounts)}` : '';
-      lines.push(`- ${result.succeeded.toLocaleString('en-US')} successful in ${result.durationSeconds?.toFixed(1)} s${statuses}`);
+      const statuses = result.statusCounts
+        ? `; statuses ${JSON.stringify(result.statusCounts)}`
+        : '';
+      lines.push(
+        `- ${result.succeeded.toLocaleString('en-US')} successful in ${result.durationSeconds?.toFixed(1)} s${statuses}`,
+      );
     }
-    if (result.bytesPerSecond) lines.push(`- response bytes: ${formatBytes(result.bytesPerSecond)}/s`);
+    if (result.bytesPerSecond)
+      lines.push(`- response bytes: ${formatBytes(result.bytesPerSecond)}/s`);
     if (result.cpu) {
       lines.push(
         `- CPU (share of one core): ${Object.entries(result.cpu)
@@ -160,7 +182,9 @@ export function renderMarkdown(report: BenchReport, outDir: string): string {
       );
     }
     if (result.loadAverage) {
-      lines.push(`- load average before/after: ${result.loadAverage.before.toFixed(2)} / ${result.loadAverage.after.toFixed(2)}`);
+      lines.push(
+        `- load average before/after: ${result.loadAverage.before.toFixed(2)} / ${result.loadAverage.after.toFixed(2)}`,
+      );
     }
     for (const note of result.notes) lines.push(`- ${note}`);
     lines.push('');

@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type autocannon from 'autocannon';
-import type { AcceptedProposal, AccountView, OpenAccountResponse, ProposalRequest } from '@grantline/contracts';
+import type {
+  AcceptedProposal,
+  AccountView,
+  OpenAccountResponse,
+  ProposalRequest,
+} from '@grantline/contracts';
 import { measureDurableWrites } from './disk';
 import { forEachLimited, reproduceCommand, requestJson, waitUntil, type Harness } from './harness';
 import type { ScenarioId } from './options';
@@ -21,7 +26,8 @@ export const SPREAD_ACCOUNTS = 100;
 type ScenarioRunner = (harness: Harness) => Promise<ScenarioResult>;
 
 const TITLES: Record<ScenarioId, string> = {
-  'disk-durable-write': 'raw durable writes of 1 KB (write temp + fsync + rename + fsync dir), sequential',
+  'disk-durable-write':
+    'raw durable writes of 1 KB (write temp + fsync + rename + fsync dir), sequential',
   'node-http-hello': 'bare node:http hello',
   'fastify-hello': 'bare Fastify hello',
   'registry-lookup': `registry GET /services/:type, ${REGISTRY_INSTANCES} instances of that type`,
@@ -59,7 +65,10 @@ export const SCENARIOS: Record<ScenarioId, ScenarioRunner> = {
   'fastify-hello': (harness) => helloScenario(harness, 'fastify-hello'),
 
   'registry-lookup': (harness) =>
-    registryScenario(harness, 'registry-lookup', (index) => ({ type: 'bench-target', port: 20_000 + index })),
+    registryScenario(harness, 'registry-lookup', (index) => ({
+      type: 'bench-target',
+      port: 20_000 + index,
+    })),
   'registry-lookup-spread': (harness) =>
     registryScenario(harness, 'registry-lookup-spread', (index) => ({
       type: index % SPREAD_TYPES === 0 ? 'bench-target' : `bench-other-${index % SPREAD_TYPES}`,
@@ -71,8 +80,13 @@ export const SCENARIOS: Record<ScenarioId, ScenarioRunner> = {
     try {
       const [account] = await openAccounts(harness, dcu.url, 1);
       const accountPath = `/accounts/${account.accountId}`;
-      const check = await requestJson<AccountView>(`${dcu.url}${accountPath}`, { headers: bearer(account.ownerKey) });
-      if (check.status !== 200) throw new Error(`GET ${accountPath} answered ${check.status}: ${JSON.stringify(check.body)}`);
+      const check = await requestJson<AccountView>(`${dcu.url}${accountPath}`, {
+        headers: bearer(account.ownerKey),
+      });
+      if (check.status !== 200)
+        throw new Error(
+          `GET ${accountPath} answered ${check.status}: ${JSON.stringify(check.body)}`,
+        );
       const { result } = await harness.measure({
         id: 'dcu-read',
         title: TITLES['dcu-read'],
@@ -93,13 +107,17 @@ export const SCENARIOS: Record<ScenarioId, ScenarioRunner> = {
     if (missing) return skipped('agency-proposals', harness, missing);
     const registryUrl = await harness.systemRegistry();
     const dcu = await startDcu(harness, 'agency-dcu');
-    const agency = await harness.startApp('agency', { REGISTRY_URL: registryUrl }, 'agency').catch(async (error: unknown) => {
-      await harness.stop(dcu.process);
-      throw error;
-    });
+    const agency = await harness
+      .startApp('agency', { REGISTRY_URL: registryUrl }, 'agency')
+      .catch(async (error: unknown) => {
+        await harness.stop(dcu.process);
+        throw error;
+      });
     try {
       await waitUntil('the DCU to be listed in the registry', async () => {
-        const listed = await requestJson<{ instances: { url: string }[] }>(`${registryUrl}/services/dcu`);
+        const listed = await requestJson<{ instances: { url: string }[] }>(
+          `${registryUrl}/services/dcu`,
+        );
         return listed.body.instances.some((instance) => instance.url === dcu.url);
       });
       const proposal: ProposalRequest = {
@@ -133,7 +151,9 @@ export const SCENARIOS: Record<ScenarioId, ScenarioRunner> = {
           verifyBody: (body) => body.includes('"accepted"'),
         },
         watch: [agency.process, dcu.process],
-        notes: ['each proposal opens a new account in the DCU (one durable write there), found through the registry'],
+        notes: [
+          'each proposal opens a new account in the DCU (one durable write there), found through the registry',
+        ],
       });
       return result;
     } finally {
@@ -149,7 +169,12 @@ export const SCENARIOS: Record<ScenarioId, ScenarioRunner> = {
       const { result } = await harness.measure({
         id: 'long-read',
         title: TITLES['long-read'],
-        load: { url: dcu.url, path: `/accounts/${account.accountId}`, headers: bearer(account.ownerKey), perSecond: true },
+        load: {
+          url: dcu.url,
+          path: `/accounts/${account.accountId}`,
+          headers: bearer(account.ownerKey),
+          perSecond: true,
+        },
         watch: [dcu.process],
         durationSeconds: harness.options.longDurationSeconds,
       });
@@ -201,11 +226,19 @@ function skipped(id: ScenarioId, harness: Harness, reason: string): ScenarioResu
   };
 }
 
-async function helloScenario(harness: Harness, id: 'node-http-hello' | 'fastify-hello'): Promise<ScenarioResult> {
+async function helloScenario(
+  harness: Harness,
+  id: 'node-http-hello' | 'fastify-hello',
+): Promise<ScenarioResult> {
   const script = path.join(__dirname, 'servers', `${id}.js`);
   const server = await harness.start(id, script, harness.serviceEnv({}));
   try {
-    const { result } = await harness.measure({ id, title: TITLES[id], load: { url: server.url, path: '/' }, watch: [server.process] });
+    const { result } = await harness.measure({
+      id,
+      title: TITLES[id],
+      load: { url: server.url, path: '/' },
+      watch: [server.process],
+    });
     return result;
   } finally {
     await harness.stop(server.process);
@@ -232,12 +265,17 @@ async function registryScenario(
         headers: bearer(harness.secrets.REGISTRY_TOKEN),
         body: { type, url: `http://127.0.0.1:${port}` },
       });
-      if (answer.status !== 201) throw new Error(`POST /register answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+      if (answer.status !== 201)
+        throw new Error(`POST /register answered ${answer.status}: ${JSON.stringify(answer.body)}`);
     });
-    const listed = await requestJson<{ instances: unknown[] }>(`${registry.url}/services/bench-target`);
+    const listed = await requestJson<{ instances: unknown[] }>(
+      `${registry.url}/services/bench-target`,
+    );
     const expected = indexes.filter((index) => instance(index).type === 'bench-target').length;
     if (listed.status !== 200 || listed.body.instances.length !== expected) {
-      throw new Error(`GET /services/bench-target listed ${listed.body.instances?.length} instances, expected ${expected}`);
+      throw new Error(
+        `GET /services/bench-target listed ${listed.body.instances?.length} instances, expected ${expected}`,
+      );
     }
     const responseBytes = JSON.stringify(listed.body).length;
     const { result } = await harness.measure({
@@ -245,7 +283,9 @@ async function registryScenario(
       title: TITLES[id],
       load: { url: registry.url, path: '/services/bench-target' },
       watch: [registry.process],
-      notes: [`each answer lists ${expected} instances (${responseBytes.toLocaleString('en-US')} bytes of JSON)`],
+      notes: [
+        `each answer lists ${expected} instances (${responseBytes.toLocaleString('en-US')} bytes of JSON)`,
+      ],
     });
     return result;
   } finally {
@@ -303,7 +343,10 @@ async function withdrawScenario(
     const mayBeInFlight = harness.options.connections * (warmup ? 2 : 1);
     const ledger = await ledgerCheck(dcu.url, accounts, answered, mayBeInFlight);
     result.notes.push(ledger.note);
-    if (!ledger.consistent) result.failures = [result.failures, 'the ledger does not match the answers'].filter(Boolean).join('; ');
+    if (!ledger.consistent)
+      result.failures = [result.failures, 'the ledger does not match the answers']
+        .filter(Boolean)
+        .join('; ');
     return long ? withTrends(result) : result;
   } finally {
     await harness.stop(dcu.process);
@@ -321,8 +364,14 @@ async function ledgerCheck(
   let movedCents = 0;
   let lowestBalance = Number.POSITIVE_INFINITY;
   for (const account of accounts) {
-    const view = await requestJson<AccountView>(`${dcuUrl}/accounts/${account.accountId}`, { headers: bearer(account.ownerKey) });
-    if (view.status !== 200) return { consistent: false, note: `ledger check: GET /accounts/${account.accountId} answered ${view.status}` };
+    const view = await requestJson<AccountView>(`${dcuUrl}/accounts/${account.accountId}`, {
+      headers: bearer(account.ownerKey),
+    });
+    if (view.status !== 200)
+      return {
+        consistent: false,
+        note: `ledger check: GET /accounts/${account.accountId} answered ${view.status}`,
+      };
     movedCents += view.body.initialCents - view.body.balanceCents;
     lowestBalance = Math.min(lowestBalance, view.body.balanceCents);
   }
@@ -358,7 +407,11 @@ async function startDcu(harness: Harness, label: string) {
   );
 }
 
-async function openAccounts(harness: Harness, dcuUrl: string, count: number): Promise<[OpenAccountResponse, ...OpenAccountResponse[]]> {
+async function openAccounts(
+  harness: Harness,
+  dcuUrl: string,
+  count: number,
+): Promise<[OpenAccountResponse, ...OpenAccountResponse[]]> {
   const accounts: OpenAccountResponse[] = [];
   await forEachLimited(
     Array.from({ length: count }, (_, index) => index),
@@ -375,7 +428,8 @@ async function openAccounts(harness: Harness, dcuUrl: string, count: number): Pr
           durationDays: ACCOUNT_DURATION_DAYS,
         },
       });
-      if (answer.status !== 201) throw new Error(`POST /accounts answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+      if (answer.status !== 201)
+        throw new Error(`POST /accounts answered ${answer.status}: ${JSON.stringify(answer.body)}`);
       accounts[index] = answer.body;
     },
   );

@@ -128,7 +128,12 @@ export function degradation(samples: SecondSample[], windowSeconds = 10): Degrad
   if (samples.length < windowSeconds * 2) return undefined;
   const first = mean(samples.slice(0, windowSeconds).map((sample) => sample.requests));
   const last = mean(samples.slice(-windowSeconds).map((sample) => sample.requests));
-  return { windowSeconds, firstWindowRps: first, lastWindowRps: last, ratio: first > 0 ? last / first : Number.NaN };
+  return {
+    windowSeconds,
+    firstWindowRps: first,
+    lastWindowRps: last,
+    ratio: first > 0 ? last / first : Number.NaN,
+  };
 }
 
 export interface RssGrowth {
@@ -146,17 +151,28 @@ export interface RssGrowth {
  * RSS growth after warm-up. Medians over five-second windows, so one garbage-collection peak
  * neither hides nor fakes growth.
  */
-export function rssGrowth(samples: SecondSample[], warmupSeconds = 10, windowSeconds = 5): RssGrowth | undefined {
+export function rssGrowth(
+  samples: SecondSample[],
+  warmupSeconds = 10,
+  windowSeconds = 5,
+): RssGrowth | undefined {
   const withRss = samples.filter((sample) => sample.rssBytes !== undefined);
   const warm = withRss.filter(
     (sample) => sample.second > warmupSeconds - windowSeconds && sample.second <= warmupSeconds,
   );
   const lastSecond = samples.length;
   const end = withRss.filter((sample) => sample.second > lastSecond - windowSeconds);
-  if (warm.length === 0 || end.length === 0 || lastSecond - windowSeconds < warmupSeconds) return undefined;
+  if (warm.length === 0 || end.length === 0 || lastSecond - windowSeconds < warmupSeconds)
+    return undefined;
   const afterWarmupBytes = median(warm.map((sample) => sample.rssBytes as number));
   const endBytes = median(end.map((sample) => sample.rssBytes as number));
-  return { afterWarmupBytes, endBytes, growth: endBytes / afterWarmupBytes - 1, warmupSeconds, windowSeconds };
+  return {
+    afterWarmupBytes,
+    endBytes,
+    growth: endBytes / afterWarmupBytes - 1,
+    warmupSeconds,
+    windowSeconds,
+  };
 }
 
 export function mean(values: number[]): number {

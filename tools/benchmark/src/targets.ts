@@ -3,7 +3,13 @@ import type { ScenarioResult, TargetOutcome } from './results';
 
 /** The targets of issue 6, as ratios measured in one run. */
 export type TargetSpec =
-  | { kind: 'ratio'; scenario: ScenarioId; baseline: ScenarioId; minimum: number; description: string }
+  | {
+      kind: 'ratio';
+      scenario: ScenarioId;
+      baseline: ScenarioId;
+      minimum: number;
+      description: string;
+    }
   | { kind: 'degradation'; scenario: ScenarioId; minimum: number; description: string }
   | { kind: 'rss-growth'; scenario: ScenarioId; maximum: number; description: string };
 
@@ -60,7 +66,10 @@ export const TARGETS: TargetSpec[] = [
 ];
 
 /** Judges every target whose scenario ran; a scenario with errors never passes. */
-export function evaluateTargets(results: ScenarioResult[], targets: TargetSpec[] = TARGETS): TargetOutcome[] {
+export function evaluateTargets(
+  results: ScenarioResult[],
+  targets: TargetSpec[] = TARGETS,
+): TargetOutcome[] {
   const byId = new Map(results.map((result) => [result.id, result]));
   const outcomes: TargetOutcome[] = [];
   for (const target of targets) {
@@ -88,16 +97,28 @@ function evaluateTarget(
   let measured: number | undefined;
   if (target.kind === 'ratio') {
     const baseline = byId.get(target.baseline);
-    if (!baseline) return { ...base, pass: undefined, verdict: `not judged: ${target.baseline} did not run` };
+    if (!baseline)
+      return { ...base, pass: undefined, verdict: `not judged: ${target.baseline} did not run` };
     const baselineProblem = unusableReason(baseline);
-    if (baselineProblem) return { ...base, pass: undefined, verdict: `not judged: baseline ${target.baseline}: ${baselineProblem}` };
+    if (baselineProblem)
+      return {
+        ...base,
+        pass: undefined,
+        verdict: `not judged: baseline ${target.baseline}: ${baselineProblem}`,
+      };
     measured = ratio(result.rate, baseline.rate);
   } else if (target.kind === 'degradation') {
     measured = result.degradation?.ratio;
-    if (measured === undefined) return { ...base, pass: undefined, verdict: 'not judged: the run was shorter than 20 s' };
+    if (measured === undefined)
+      return { ...base, pass: undefined, verdict: 'not judged: the run was shorter than 20 s' };
   } else {
     measured = result.rssGrowth?.growth;
-    if (measured === undefined) return { ...base, pass: undefined, verdict: 'not judged: not enough RSS samples after warm-up' };
+    if (measured === undefined)
+      return {
+        ...base,
+        pass: undefined,
+        verdict: 'not judged: not enough RSS samples after warm-up',
+      };
   }
   if (measured === undefined || !Number.isFinite(measured)) {
     return { ...base, pass: undefined, verdict: 'not judged: nothing to compare' };
@@ -117,7 +138,12 @@ function judge(measured: number, target: TargetSpec): { pass: boolean; verdict: 
   if (target.kind === 'rss-growth') {
     const pass = measured < target.maximum;
     const shown = `${formatPercent(measured)} ${pass ? '<' : '≥'} ${formatPercent(target.maximum)}`;
-    return { pass, verdict: pass ? `pass: ${shown}` : `FAIL: ${shown} (over by ${formatPercent(measured - target.maximum)} points)` };
+    return {
+      pass,
+      verdict: pass
+        ? `pass: ${shown}`
+        : `FAIL: ${shown} (over by ${formatPercent(measured - target.maximum)} points)`,
+    };
   }
   const pass = measured >= target.minimum;
   const shown = `${formatRatio(measured)} ${pass ? '≥' : '<'} ${formatRatio(target.minimum)}`;

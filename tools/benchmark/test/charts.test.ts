@@ -31,9 +31,21 @@ describe('charts', () => {
   });
 
   it('leaves long runs and scenarios that did not run out of the overview', () => {
-    const skipped: ScenarioResult = { ...longRun, id: 'dcu-read', status: 'skipped', perSecond: undefined };
-    const hello: ScenarioResult = { ...longRun, id: 'fastify-hello', perSecond: undefined, rate: 70_000.4 };
+    const skipped: ScenarioResult = {
+      ...longRun,
+      id: 'dcu-read',
+      status: 'skipped',
+      perSecond: undefined,
+    };
+    const hello: ScenarioResult = {
+      ...longRun,
+      id: 'fastify-hello',
+      perSecond: undefined,
+      rate: 70_000.4,
+    };
     const spec = overviewSpec([longRun, skipped, hello], 'test') as { data: { values: unknown[] } };
-    expect(spec.data.values).toEqual([{ scenario: 'fastify-hello', rate: 70_000, clean: 'no errors' }]);
+    expect(spec.data.values).toEqual([
+      { scenario: 'fastify-hello', rate: 70_000, clean: 'no errors' },
+    ]);
   });
 });

@@ -9,15 +9,20 @@ describe('reading /proc', () => {
   });
 
   it('reads user and system CPU time, also when the command name has spaces and parentheses', () => {
-    const stat = '4242 (node (dcu) x) S 1 4242 4242 0 -1 4194560 1000 0 0 0 250 50 0 0 20 0 11 0 100 0 0';
+    const stat =
+      '4242 (node (dcu) x) S 1 4242 4242 0 -1 4194560 1000 0 0 0 250 50 0 0 20 0 11 0 100 0 0';
     expect(parseCpuSeconds(stat)).toBe(3);
   });
 });
 
 describe('listeningUrlIn', () => {
   it('finds the URL of a service that says it is ready', () => {
-    expect(listeningUrlIn('dcu listening on http://127.0.0.1:41234')).toBe('http://127.0.0.1:41234');
-    expect(listeningUrlIn('{"level":30,"msg":"Server listening at http://127.0.0.1:1"}')).toBeUndefined();
+    expect(listeningUrlIn('dcu listening on http://127.0.0.1:41234')).toBe(
+      'http://127.0.0.1:41234',
+    );
+    expect(
+      listeningUrlIn('{"level":30,"msg":"Server listening at http://127.0.0.1:1"}'),
+    ).toBeUndefined();
   });
 });
 
@@ -33,11 +38,25 @@ describe('keySource', () => {
 describe('describeFailures', () => {
   it('lists the non-2xx statuses, errors and bad bodies', () => {
     expect(
-      describeFailures({ non2xx: 5, errors: 2, timeouts: 1, mismatches: 3, statusCounts: { '201': 100, '409': 4, '503': 1 } }),
+      describeFailures({
+        non2xx: 5,
+        errors: 2,
+        timeouts: 1,
+        mismatches: 3,
+        statusCounts: { '201': 100, '409': 4, '503': 1 },
+      }),
     ).toBe('5 non-2xx (4×409, 1×503); 2 connection errors (1 timeouts); 3 unexpected bodies');
   });
 
   it('is empty for a clean run', () => {
-    expect(describeFailures({ non2xx: 0, errors: 0, timeouts: 0, mismatches: 0, statusCounts: { '200': 10 } })).toBe('');
+    expect(
+      describeFailures({
+        non2xx: 0,
+        errors: 0,
+        timeouts: 0,
+        mismatches: 0,
+        statusCounts: { '200': 10 },
+      }),
+    ).toBe('');
   });
 });

@@ -1,6 +1,13 @@
 import type { MachineInfo } from '../src/machine';
 import type { BenchReport, ScenarioResult } from '../src/results';
-import { formatBytes, formatMs, formatRate, markdownTable, renderMarkdown, scenarioRows } from '../src/report';
+import {
+  formatBytes,
+  formatMs,
+  formatRate,
+  markdownTable,
+  renderMarkdown,
+  scenarioRows,
+} from '../src/report';
 import { evaluateTargets } from '../src/targets';
 
 const latency = { count: 100, meanMs: 1.2, p50Ms: 1.04, p90Ms: 2, p99Ms: 12.345, maxMs: 150 };
@@ -22,7 +29,13 @@ const machine: MachineInfo = {
   memoryBytes: 8 * 2 ** 30,
   nodeVersion: 'v20.20.2',
   os: 'Linux 6.1 x64',
-  disk: { dir: '/tmp/x', device: '/dev/vda', fsType: 'ext4', model: 'virtio disk', rotational: false },
+  disk: {
+    dir: '/tmp/x',
+    device: '/dev/vda',
+    fsType: 'ext4',
+    model: 'virtio disk',
+    rotational: false,
+  },
   loadAverageAtStart: [0.5, 0.4, 0.3],
 };
 
@@ -47,7 +60,9 @@ describe('number formatting', () => {
 
 describe('markdownTable', () => {
   it('writes a header, a separator and one line per row, escaping pipes', () => {
-    expect(markdownTable(['a', 'b'], [['1', 'x|y']])).toBe('| a | b |\n| --- | --- |\n| 1 | x\\|y |');
+    expect(markdownTable(['a', 'b'], [['1', 'x|y']])).toBe(
+      '| a | b |\n| --- | --- |\n| 1 | x\\|y |',
+    );
   });
 });
 
@@ -56,8 +71,19 @@ describe('scenario rows', () => {
     scenario({ id: 'disk-durable-write', rate: 2300, latency }),
     scenario({ id: 'fastify-hello', rate: 70_000, latency }),
     scenario({ id: 'dcu-read', rate: 28_000, latency, baseline: 'fastify-hello' }),
-    scenario({ id: 'dcu-withdraw-hot', rate: 12_000, latency, baseline: 'disk-durable-write', failures: '40 non-2xx (40×409)' }),
-    scenario({ id: 'agency-proposals', status: 'skipped', reason: 'apps/agency/dist/main.js not built yet', baseline: 'disk-durable-write' }),
+    scenario({
+      id: 'dcu-withdraw-hot',
+      rate: 12_000,
+      latency,
+      baseline: 'disk-durable-write',
+      failures: '40 non-2xx (40×409)',
+    }),
+    scenario({
+      id: 'agency-proposals',
+      status: 'skipped',
+      reason: 'apps/agency/dist/main.js not built yet',
+      baseline: 'disk-durable-write',
+    }),
   ];
   const rows = scenarioRows(results, evaluateTargets(results));
   const row = (id: string) => rows.find((cells) => cells[0] === id) ?? [];
@@ -92,7 +118,10 @@ describe('scenario rows', () => {
 
 describe('renderMarkdown', () => {
   it('names the machine, the settings and the targets', () => {
-    const scenarios = [scenario({ id: 'fastify-hello', rate: 70_000, latency }), scenario({ id: 'dcu-read', rate: 40_000, latency, baseline: 'fastify-hello' })];
+    const scenarios = [
+      scenario({ id: 'fastify-hello', rate: 70_000, latency }),
+      scenario({ id: 'dcu-read', rate: 40_000, latency, baseline: 'fastify-hello' }),
+    ];
     const report: BenchReport = {
       startedAt: '2026-01-31T12:00:00.000Z',
       finishedAt: '2026-01-31T12:05:00.000Z',

@@ -9,7 +9,11 @@ import {
   type SecondSample,
 } from '../src/stats';
 
-function steadySeries(seconds: number, requests: (second: number) => number, rss?: (second: number) => number): SecondSample[] {
+function steadySeries(
+  seconds: number,
+  requests: (second: number) => number,
+  rss?: (second: number) => number,
+): SecondSample[] {
   return Array.from({ length: seconds }, (_, index) => ({
     second: index + 1,
     requests: requests(index + 1),
@@ -81,7 +85,12 @@ describe('PerSecondRecorder', () => {
 describe('degradation', () => {
   it('compares the average of the last ten seconds with the first ten', () => {
     const series = steadySeries(60, (second) => (second <= 10 ? 1000 : second > 50 ? 900 : 950));
-    expect(degradation(series)).toEqual({ windowSeconds: 10, firstWindowRps: 1000, lastWindowRps: 900, ratio: 0.9 });
+    expect(degradation(series)).toEqual({
+      windowSeconds: 10,
+      firstWindowRps: 1000,
+      lastWindowRps: 900,
+      ratio: 0.9,
+    });
   });
 
   it('needs at least two windows of samples', () => {
@@ -92,7 +101,11 @@ describe('degradation', () => {
 describe('rssGrowth', () => {
   it('measures growth from the warm footprint to the end, by medians', () => {
     // A one-second garbage-collection peak at second 8 does not move the warm median.
-    const series = steadySeries(60, () => 1, (second) => (second === 8 ? 500 : second <= 10 ? 100 : 100 + (second - 10)));
+    const series = steadySeries(
+      60,
+      () => 1,
+      (second) => (second === 8 ? 500 : second <= 10 ? 100 : 100 + (second - 10)),
+    );
     const growth = rssGrowth(series);
     expect(growth?.afterWarmupBytes).toBe(100);
     expect(growth?.endBytes).toBe(148);

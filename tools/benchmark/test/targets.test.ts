@@ -3,7 +3,16 @@ import type { ScenarioResult } from '../src/results';
 import { evaluateTargets, formatRatio, ratio, type TargetSpec } from '../src/targets';
 
 function result(id: ScenarioId, rate: number, extra: Partial<ScenarioResult> = {}): ScenarioResult {
-  return { id, title: id, command: `npm run bench -- --only ${id}`, status: 'ok', rate, failures: '', notes: [], ...extra };
+  return {
+    id,
+    title: id,
+    command: `npm run bench -- --only ${id}`,
+    status: 'ok',
+    rate,
+    failures: '',
+    notes: [],
+    ...extra,
+  };
 }
 
 const readTarget: TargetSpec = {
@@ -16,19 +25,28 @@ const readTarget: TargetSpec = {
 
 describe('ratio targets', () => {
   it('passes when the scenario reaches the share of its baseline', () => {
-    const [outcome] = evaluateTargets([result('fastify-hello', 60_000), result('dcu-read', 30_000)], [readTarget]);
+    const [outcome] = evaluateTargets(
+      [result('fastify-hello', 60_000), result('dcu-read', 30_000)],
+      [readTarget],
+    );
     expect(outcome).toMatchObject({ pass: true, measured: 0.5, verdict: 'pass: 0.50× ≥ 0.50×' });
   });
 
   it('fails and says by how much when it does not', () => {
-    const [outcome] = evaluateTargets([result('fastify-hello', 60_000), result('dcu-read', 24_000)], [readTarget]);
+    const [outcome] = evaluateTargets(
+      [result('fastify-hello', 60_000), result('dcu-read', 24_000)],
+      [readTarget],
+    );
     expect(outcome?.pass).toBe(false);
     expect(outcome?.verdict).toBe('FAIL: 0.40× < 0.50× (missed by 20.0%)');
   });
 
   it('never passes a run that had errors, however fast it was', () => {
     const [outcome] = evaluateTargets(
-      [result('fastify-hello', 60_000), result('dcu-read', 90_000, { failures: '12 non-2xx (12×409)' })],
+      [
+        result('fastify-hello', 60_000),
+        result('dcu-read', 90_000, { failures: '12 non-2xx (12×409)' }),
+      ],
       [readTarget],
     );
     expect(outcome?.pass).toBe(false);
@@ -37,7 +55,10 @@ describe('ratio targets', () => {
 
   it('does not judge against a baseline that had errors or did not run', () => {
     const broken = evaluateTargets(
-      [result('fastify-hello', 60_000, { failures: '3 connection errors (0 timeouts)' }), result('dcu-read', 30_000)],
+      [
+        result('fastify-hello', 60_000, { failures: '3 connection errors (0 timeouts)' }),
+        result('dcu-read', 30_000),
+      ],
       [readTarget],
     );
     expect(broken[0]?.pass).toBeUndefined();
@@ -47,7 +68,14 @@ describe('ratio targets', () => {
 
   it('reports a skipped scenario as failing its target, with the reason', () => {
     const [outcome] = evaluateTargets(
-      [result('fastify-hello', 60_000), { ...result('dcu-read', 0), status: 'skipped', reason: 'apps/dcu/dist/main.js not built yet' }],
+      [
+        result('fastify-hello', 60_000),
+        {
+          ...result('dcu-read', 0),
+          status: 'skipped',
+          reason: 'apps/dcu/dist/main.js not built yet',
+        },
+      ],
       [readTarget],
     );
     expect(outcome?.pass).toBe(false);
@@ -60,11 +88,27 @@ describe('ratio targets', () => {
 });
 
 describe('over-time targets', () => {
-  const degradationTarget: TargetSpec = { kind: 'degradation', scenario: 'long-read', minimum: 0.95, description: 'holds up' };
-  const rssTarget: TargetSpec = { kind: 'rss-growth', scenario: 'long-read', maximum: 0.1, description: 'memory' };
+  const degradationTarget: TargetSpec = {
+    kind: 'degradation',
+    scenario: 'long-read',
+    minimum: 0.95,
+    description: 'holds up',
+  };
+  const rssTarget: TargetSpec = {
+    kind: 'rss-growth',
+    scenario: 'long-read',
+    maximum: 0.1,
+    description: 'memory',
+  };
   const long = result('long-read', 1000, {
     degradation: { windowSeconds: 10, firstWindowRps: 1000, lastWindowRps: 940, ratio: 0.94 },
-    rssGrowth: { afterWarmupBytes: 100, endBytes: 105, growth: 0.05, warmupSeconds: 10, windowSeconds: 5 },
+    rssGrowth: {
+      afterWarmupBytes: 100,
+      endBytes: 105,
+      growth: 0.05,
+      warmupSeconds: 10,
+      windowSeconds: 5,
+    },
   });
 
   it('fails a run whose last ten seconds are slower than 0.95 of its first', () => {
@@ -79,7 +123,9 @@ describe('over-time targets', () => {
 
   it('fails memory growth of 10% or more, saying by how many points', () => {
     const grown = { ...long, rssGrowth: { ...long.rssGrowth!, growth: 0.25 } };
-    expect(evaluateTargets([grown], [rssTarget])[0]?.verdict).toBe('FAIL: 25.0% ≥ 10.0% (over by 15.0% points)');
+    expect(evaluateTargets([grown], [rssTarget])[0]?.verdict).toBe(
+      'FAIL: 25.0% ≥ 10.0% (over by 15.0% points)',
+    );
   });
 
   it('does not judge a run too short to have two windows', () => {

@@ -65,7 +65,15 @@ declare module 'autocannon' {
 
     interface Instance extends EventEmitter, PromiseLike<Result> {
       stop(): void;
-      on(event: 'response', listener: (client: unknown, statusCode: number, resBytes: number, responseTime: number) => void): this;
+      on(
+        event: 'response',
+        listener: (
+          client: unknown,
+          statusCode: number,
+          resBytes: number,
+          responseTime: number,
+        ) => void,
+      ): this;
       on(event: 'start', listener: () => void): this;
       on(event: 'done', listener: (result: Result) => void): this;
       on(event: 'reqError', listener: (error: Error) => void): this;
