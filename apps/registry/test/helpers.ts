@@ -1,3 +1,4 @@
+import net from 'node:net';
 import type { LightMyRequestResponse } from 'fastify';
 import { buildRegistryApp, type RegistryAppOptions } from '../src/app';
 
@@ -42,4 +43,41 @@ export async function listedIds(app: RegistryApp, type: string): Promise<string[
   const response = await app.inject({ method: 'GET', url: `/services/${type}` });
   expect(response.statusCode).toBe(200);
   return (response.json() as { instances: { id: string }[] }).instances.map((instance) => instance.id);
+}
+
+/** A registry listening on 127.0.0.1 (port 0 unless a port obtained that way is given). */
+export async function startRegistry(
+  options: Partial<RegistryAppOptions> & { port?: number } = {},
+): Promise<{ app: RegistryApp; url: string; port: number }> {
+  const { port = 0, ...appOptions } = options;
+  const app = await buildTestRegistry({ heartbeatIntervalMs: 100, ...appOptions });
+  await app.listen({ port, host: '127.0.0.1' });
+  const address = app.server.address();
+  if (address === null || typeof address === 'string') throw new Error('not listening on TCP');
+  return { app, url: `http://127.0.0.1:${address.port}`, port: address.port };
+}
+
+/** A port nothing listens on: taken from port 0, then released (connections to it are refused). */
+export async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return address.port;
+}
+
+/** Polls `check` until it returns a truthy value; fails with `what` after `timeoutMs`. */
+export async function waitFor<T>(
+  what: string,
+  check: () => T | Promise<T>,
+  timeoutMs = 5_000,
+  everyMs = 10,
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
 }

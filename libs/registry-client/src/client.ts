@@ -157,7 +157,7 @@ export class RegistryClient {
       tried.add(instance.url);
       try {
         const response = await this.pools.request<T>(originOf(instance.url), { ...request, headers });
-        if (response.statusCode === 503 && repeatable && isClosingAnswer(response.body)) {
+        if (response.statusCode === 503 && repeatable && isClosingAnswer(response)) {
           lastError = new Error(`${instance.url} is shutting down`);
           this.discovery.quarantine(instance.url);
           continue;
@@ -184,9 +184,22 @@ export class RegistryClient {
   }
 }
 
-function isClosingAnswer(body: unknown): boolean {
-  // Fastify answers 503 with this message when return503OnClosing is on.
-  return !!body && typeof body === 'object' && 'statusCode' in body && body.statusCode === 503;
+/**
+ * Fastify's own answer while it drains (return503OnClosing): the handler never ran, so another
+ * instance may be asked. A 503 the application chose to send (say, "no DCU instance can be
+ * reached") carries a real message and is returned to the caller as it is.
+ */
+function isClosingAnswer(response: HttpResponse): boolean {
+  const body = response.body;
+  return (
+    response.headers.connection === 'close' &&
+    !!body &&
+    typeof body === 'object' &&
+    'message' in body &&
+    body.message === 'Service Unavailable' &&
+    'error' in body &&
+    body.error === 'Service Unavailable'
+  );
 }
 
 function describeError(error: unknown): string {

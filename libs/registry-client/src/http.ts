@@ -70,12 +70,16 @@ export class PoolSet {
     return pool;
   }
 
-  /** Drops the pool of an origin that is gone, so its sockets do not linger. */
+  /**
+   * Drops the pool of an origin that failed, so the next request starts afresh. The old pool
+   * is closed gracefully: requests still in flight on it (perhaps a POST that is not safe to
+   * repeat) finish on their own rather than being aborted by someone else's failure.
+   */
   discard(origin: string): void {
     const pool = this.pools.get(origin);
     if (!pool) return;
     this.pools.delete(origin);
-    void pool.destroy().catch(() => undefined);
+    void pool.close().catch(() => undefined);
   }
 
   async close(): Promise<void> {
