@@ -31,12 +31,45 @@ export function timelineSpec(result: ScenarioResult, subtitle: string): TopLevel
       y: { field, type: 'quantitative' as const, title, scale: { zero: field !== 'p99Ms' } },
     },
   });
+  const first = result.degradation?.firstWindowRps;
+  // The line the last 10 s must stay above (0.95 × the first 10 s), when the run was long enough.
+  const requestsPanel =
+    first === undefined
+      ? panel('requestsPerSecond', 'req/s (2xx)', '#1f77b4')
+      : {
+          layer: [
+            panel('requestsPerSecond', 'req/s (2xx)', '#1f77b4'),
+            {
+              data: { values: [{ y: 0.95 * first, label: '0.95 × first 10 s' }] },
+              layer: [
+                {
+                  mark: { type: 'rule' as const, strokeDash: [4, 4], color: '#555' },
+                  encoding: { y: { field: 'y', type: 'quantitative' as const } },
+                },
+                {
+                  mark: {
+                    type: 'text' as const,
+                    align: 'left' as const,
+                    dx: 4,
+                    dy: -6,
+                    color: '#555',
+                  },
+                  encoding: {
+                    y: { field: 'y', type: 'quantitative' as const },
+                    x: { value: 0 },
+                    text: { field: 'label' },
+                  },
+                },
+              ],
+            },
+          ],
+        };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: { text: `${result.id}: ${result.title}`, subtitle },
     data: { values: timelinePoints(result) },
     vconcat: [
-      panel('requestsPerSecond', 'req/s (2xx)', '#1f77b4'),
+      requestsPanel,
       panel('p99Ms', 'p99 latency (ms)', '#d62728'),
       panel('rssMiB', 'service RSS (MiB)', '#2ca02c'),
     ],

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { measureDurableWrites } from './disk';
 import { describeFailures, runLoad, type LoadOutcome, type LoadSpec } from './load';
 import type { BenchOptions, ScenarioId } from './options';
 import { BASELINE_OF } from './options';
@@ -56,6 +57,11 @@ export interface MeasureInput {
   watch: ServiceProcess[];
   durationSeconds?: number;
   notes?: string[];
+  /**
+   * Measure the disk again just before the run (2 s), so the ratio can also be read against
+   * the disk as it was at that moment: other work on the machine changes it from minute to minute.
+   */
+  diskProbe?: boolean;
 }
 
 export interface Measured {
@@ -176,6 +182,7 @@ export class Harness {
             durationSeconds: this.options.warmupSeconds,
           })
         : undefined;
+    const disk = input.diskProbe ? measureDurableWrites(this.runDir, 2) : undefined;
     const cpuBefore = input.watch.map((service) => service.cpuSeconds());
     const main = input.watch[0];
     const outcome = await runLoad({
@@ -197,6 +204,13 @@ export class Harness {
     const notes = [...(input.notes ?? [])];
     const warmupFailures = warmup ? describeFailures(warmup) : '';
     if (warmupFailures) notes.push(`warm-up had errors too: ${warmupFailures}`);
+    if (disk) {
+      notes.push(
+        `the disk just before this run: ${Math.round(disk.writesPerSecond)} durable writes/s ` +
+          `(p50 ${disk.latency.p50Ms.toFixed(2)} ms), so this run did ` +
+          `${(outcome.requestsPerSecond / disk.writesPerSecond).toFixed(2)}× the disk of that moment`,
+      );
+    }
     const result: ScenarioResult = {
       id: input.id,
       title: input.title,

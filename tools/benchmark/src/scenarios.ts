@@ -151,6 +151,7 @@ export const SCENARIOS: Record<ScenarioId, ScenarioRunner> = {
           verifyBody: (body) => body.includes('"accepted"'),
         },
         watch: [agency.process, dcu.process],
+        diskProbe: true,
         notes: [
           'each proposal opens a new account in the DCU (one durable write there), found through the registry',
         ],
@@ -333,6 +334,7 @@ async function withdrawScenario(
         perSecond: long,
       },
       watch: [dcu.process],
+      diskProbe: true,
       ...(long ? { durationSeconds: harness.options.longDurationSeconds } : {}),
       notes: [
         `${accountCount} account(s) funded with ${ACCOUNT_FUNDING_CENTS.toLocaleString('en-US')} cents each; every withdrawal takes ${WITHDRAWAL_CENTS} cent`,

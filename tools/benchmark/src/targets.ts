@@ -146,7 +146,9 @@ function judge(measured: number, target: TargetSpec): { pass: boolean; verdict: 
     };
   }
   const pass = measured >= target.minimum;
-  const shown = `${formatRatio(measured)} ${pass ? '≥' : '<'} ${formatRatio(target.minimum)}`;
+  // Close to the line, two decimals would show "0.95× < 0.95×": give the third.
+  const digits = formatRatio(measured) === formatRatio(target.minimum) ? 3 : 2;
+  const shown = `${formatRatio(measured, digits)} ${pass ? '≥' : '<'} ${formatRatio(target.minimum, digits)}`;
   if (pass) return { pass, verdict: `pass: ${shown}` };
   const missedBy = 1 - measured / target.minimum;
   return { pass, verdict: `FAIL: ${shown} (missed by ${formatPercent(missedBy)})` };
@@ -157,9 +159,9 @@ export function ratio(value: number | undefined, baseline: number | undefined): 
   return value / baseline;
 }
 
-export function formatRatio(value: number): string {
+export function formatRatio(value: number, digits = 2): string {
   if (value >= 10) return `${value.toFixed(1)}×`;
-  return `${value.toFixed(2)}×`;
+  return `${value.toFixed(digits)}×`;
 }
 
 export function formatPercent(fraction: number): string {

@@ -116,6 +116,13 @@ describe('over-time targets', () => {
     expect(outcome).toMatchObject({ pass: false, verdict: 'FAIL: 0.94× < 0.95× (missed by 1.1%)' });
   });
 
+  it('shows a third decimal when two would hide the difference', () => {
+    const close = { ...long, degradation: { ...long.degradation!, ratio: 0.9462 } };
+    expect(evaluateTargets([close], [degradationTarget])[0]?.verdict).toBe(
+      'FAIL: 0.946× < 0.950× (missed by 0.4%)',
+    );
+  });
+
   it('passes memory growth under 10%', () => {
     const [outcome] = evaluateTargets([long], [rssTarget]);
     expect(outcome).toMatchObject({ pass: true, verdict: 'pass: 5.0% < 10.0%' });
