@@ -146,8 +146,8 @@ function judge(measured: number, target: TargetSpec): { pass: boolean; verdict: 
     };
   }
   const pass = measured >= target.minimum;
-  // Close to the line, two decimals would show "0.95× < 0.95×": give the third.
-  const digits = formatRatio(measured) === formatRatio(target.minimum) ? 3 : 2;
+  // Just under the line, two decimals would show "0.95× < 0.95×": give the third.
+  const digits = !pass && formatRatio(measured) === formatRatio(target.minimum) ? 3 : 2;
   const shown = `${formatRatio(measured, digits)} ${pass ? '≥' : '<'} ${formatRatio(target.minimum, digits)}`;
   if (pass) return { pass, verdict: `pass: ${shown}` };
   const missedBy = 1 - measured / target.minimum;
