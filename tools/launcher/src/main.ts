@@ -21,7 +21,7 @@ const APPS = {
   researchers: 'apps/researchers/dist/main.js',
 } as const;
 const AGENCY_INSTANCES = 2;
-const DCU_INSTANCES = 1;
+const DCU_INSTANCES = 2; // sharing one account folder
 const STOP_GRACE_MS = 5_000;
 const START_TIMEOUT_MS = Number(process.env.LAUNCHER_START_TIMEOUT_MS) || 20_000;
 
@@ -171,7 +171,7 @@ async function showHelp(simulationArgs: string[]): Promise<number> {
   process.stdout.write(
     `npm start [-- <simulation options>]
 
-Builds what is stale, starts a registry, ${AGENCY_INSTANCES} agencies and ${DCU_INSTANCES} DCU with fresh random
+Builds what is stale, starts a registry, ${AGENCY_INSTANCES} agencies and ${DCU_INSTANCES} DCUs (one account folder) with fresh random
 secrets and a fresh account folder, runs the researchers simulation against them, then stops
 everything and exits with the simulation's exit code. Ctrl-C stops everything.
 

@@ -137,8 +137,8 @@ describe('npm start (the launcher)', () => {
   it('runs the whole system, prints a summary, exits 0 and leaves no process behind', async () => {
     first = await startLauncher(SMALL_RUN).finished;
     expect({ code: first.code, stderr: first.stderr }).toEqual({ code: 0, stderr: '' });
-    // registry, two agencies, one DCU, the simulation
-    expect(first.pids).toHaveLength(5);
+    // registry, two agencies, two DCUs, the simulation
+    expect(first.pids).toHaveLength(6);
     expect(first.stdout).toMatch(/registry +listening on http:\/\/127\.0\.0\.1:\d+/);
     expect(first.stdout).toContain('Ledger check passed for 2 account(s)');
     expect(first.stdout).toContain('No operation failed.');
@@ -184,7 +184,7 @@ describe('npm start (the launcher)', () => {
     run.child.kill('SIGINT');
     const result = await run.finished;
     expect(result.code).toBe(130);
-    expect(result.pids).toHaveLength(5);
+    expect(result.pids).toHaveLength(6);
     expect(result.pids.filter(isAlive)).toEqual([]);
   });
 
@@ -207,7 +207,7 @@ describe('npm start (the launcher)', () => {
     const pids = pidsIn(run.output());
     run.child.kill('SIGKILL');
     await run.finished;
-    expect(pids).toHaveLength(5);
+    expect(pids).toHaveLength(6);
     // Each child sees its IPC channel close and stops itself (graceful, so allow a moment).
     await waitFor(() => pids.every((pid) => !isAlive(pid)), 10_000);
   });
