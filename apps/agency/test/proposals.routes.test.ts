@@ -1,0 +1,311 @@
+import { RegistryClient } from '@grantline/registry-client';
+import { buildAgencyApp } from '../src/app';
+import {
+  deadUrl,
+  serviceToken,
+  startStandInDcu,
+  startStandInRegistry,
+  type DcuBehaviour,
+} from './stand-ins';
+
+jest.setTimeout(30_000);
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+const proposal = {
+  title: 'Quantum sheep counting',
+  investigator: 'Dr. Ada Byrne',
+  amountCents: 40_000_000,
+  durationDays: 365,
+};
+
+let registry: Awaited<ReturnType<typeof startStandInRegistry>>;
+let dcu: Awaited<ReturnType<typeof startStandInDcu>>;
+const cleanups: (() => Promise<unknown>)[] = [];
+
+beforeAll(async () => {
+  registry = await startStandInRegistry();
+  dcu = await startStandInDcu();
+});
+
+beforeEach(() => {
+  registry.list('dcu', [dcu.url]);
+});
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+afterAll(async () => {
+  await dcu?.close();
+  await registry?.close();
+});
+
+/** An agency with its own registry client, as a separate agency process would have. */
+async function startAgency(client: RegistryClient = registry.client()) {
+  const app = await buildAgencyApp({
+    registry: client,
+    serviceToken,
+    dcuTimeoutMs: 2_000,
+    dcuDeadlineMs: 5_000,
+    fastify: { logger: false },
+  });
+  cleanups.push(() => client.close(), () => app.close());
+  return app;
+}
+
+async function startDcu(behaviour: DcuBehaviour) {
+  const standIn = await startStandInDcu(behaviour);
+  cleanups.push(() => standIn.close());
+  return standIn;
+}
+
+type Agency = Awaited<ReturnType<typeof startAgency>>;
+
+function submit(app: Agency, body: unknown, idempotencyKey?: string) {
+  return app.inject({
+    method: 'POST',
+    url: '/proposals',
+    headers: idempotencyKey === undefined ? {} : { 'idempotency-key': idempotencyKey },
+    payload: body as object,
+  });
+}
+
+describe('POST /proposals: the funding range', () => {
+  it.each([29_999_999, 50_000_001, 1, 1_000_000_000_000])(
+    'rejects %d cents at once, naming the range in euro, and never calls the DCU',
+    async (amountCents) => {
+      const app = await startAgency();
+      const before = dcu.received.length;
+      const response = await submit(app, { ...proposal, amountCents });
+      expect(response.statusCode).toBe(201);
+      const body = response.json();
+      expect(body).toEqual({ proposalId: expect.stringMatching(UUID), status: 'rejected', reason: expect.any(String) });
+      expect(body.reason).toContain('300,000.00 euro');
+      expect(body.reason).toContain('500,000.00 euro');
+      expect(dcu.received.length).toBe(before);
+    },
+  );
+
+  it.each([30_000_000, 50_000_000])('accepts %d cents and opens exactly one account', async (amountCents) => {
+    const app = await startAgency();
+    const opened = dcu.accountsOpened;
+    const response = await submit(app, { ...proposal, amountCents });
+    expect(response.statusCode).toBe(201);
+    const body = response.json();
+    expect(body).toEqual({
+      proposalId: expect.stringMatching(UUID),
+      status: 'accepted',
+      accountId: expect.stringMatching(UUID),
+      ownerKey: expect.stringMatching(/^owner-/),
+      dcuUrl: dcu.url,
+    });
+    expect(dcu.accountsOpened).toBe(opened + 1);
+    // What went over the wire: the proposal's terms, keyed by its id.
+    expect(dcu.received.at(-1)).toEqual({
+      idempotencyKey: body.proposalId,
+      body: { proposalId: body.proposalId, ...proposal, amountCents },
+    });
+  });
+
+  it.each([1, 3650])('accepts a duration of %d days', async (durationDays) => {
+    const app = await startAgency();
+    const response = await submit(app, { ...proposal, durationDays });
+    expect(response.statusCode).toBe(201);
+    expect(response.json().status).toBe('accepted');
+  });
+});
+
+describe('POST /proposals: the Idempotency-Key', () => {
+  it('answers the same key twice with the same proposal and account, opening one account', async () => {
+    const app = await startAgency();
+    const opened = dcu.accountsOpened;
+    const first = await submit(app, proposal, 'same-key-twice');
+    const second = await submit(app, proposal, 'same-key-twice');
+    expect(first.statusCode).toBe(201);
+    expect(second.statusCode).toBe(201);
+    expect(second.json()).toEqual(first.json());
+    expect(first.json().status).toBe('accepted');
+    expect(dcu.accountsOpened).toBe(opened + 1);
+  });
+
+  it('opens one account when the same key goes to two agency instances, also at the same time', async () => {
+    const [agencyA, agencyB] = [await startAgency(), await startAgency()];
+    const opened = dcu.accountsOpened;
+    const answers = await Promise.all([
+      submit(agencyA, proposal, 'two-agencies'),
+      submit(agencyB, proposal, 'two-agencies'),
+      submit(agencyA, proposal, 'two-agencies'),
+      submit(agencyB, proposal, 'two-agencies'),
+    ]);
+    const bodies = answers.map((answer) => answer.json());
+    expect(answers.map((answer) => answer.statusCode)).toEqual([201, 201, 201, 201]);
+    expect(new Set(bodies.map((body) => body.accountId)).size).toBe(1);
+    expect(new Set(bodies.map((body) => body.proposalId)).size).toBe(1);
+    expect(bodies[0].status).toBe('accepted');
+    expect(dcu.accountsOpened).toBe(opened + 1);
+  });
+
+  it('gives every proposal without a key its own id and account', async () => {
+    const app = await startAgency();
+    const opened = dcu.accountsOpened;
+    const first = (await submit(app, proposal)).json();
+    const second = (await submit(app, proposal)).json();
+    expect(first.proposalId).not.toBe(second.proposalId);
+    expect(first.accountId).not.toBe(second.accountId);
+    expect(dcu.accountsOpened).toBe(opened + 2);
+  });
+
+  it('answers 422 when a key already opened a different proposal, and opens nothing', async () => {
+    const app = await startAgency();
+    const first = await submit(app, proposal, 'reused-key');
+    expect(first.statusCode).toBe(201);
+    const opened = dcu.accountsOpened;
+    const second = await submit(app, { ...proposal, amountCents: 45_000_000 }, 'reused-key');
+    expect(second.statusCode).toBe(422);
+    expect(second.json()).toMatchObject({ statusCode: 422, error: 'Unprocessable Entity' });
+    expect(second.json().message).toMatch(/Idempotency-Key "reused-key" was already used for a different proposal/);
+    expect(dcu.accountsOpened).toBe(opened);
+  });
+
+  it.each([
+    ['empty', ''],
+    ['too long', 'k'.repeat(256)],
+    ['non-ASCII', 'clé'],
+    ['a control character', 'a\tb'],
+  ])('refuses an Idempotency-Key that is %s with 400', async (_what, key) => {
+    const app = await startAgency();
+    const before = dcu.received.length;
+    const response = await submit(app, proposal, key);
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({ statusCode: 400, error: 'Bad Request' });
+    expect(dcu.received.length).toBe(before);
+  });
+});
+
+describe('POST /proposals: when the DCU cannot help', () => {
+  it('answers 503, saying nothing was created, when no DCU is registered', async () => {
+    registry.list('dcu', []);
+    const app = await startAgency();
+    const response = await submit(app, proposal, 'no-dcu');
+    expect(response.statusCode).toBe(503);
+    expect(response.json()).toEqual({
+      statusCode: 503,
+      error: 'Service Unavailable',
+      message: 'No DCU instance can be reached right now; nothing was created. Retry with the same Idempotency-Key.',
+    });
+  });
+
+  it('answers 503 when the only registered DCU is down', async () => {
+    registry.list('dcu', [await deadUrl()]);
+    const app = await startAgency();
+    const response = await submit(app, proposal);
+    expect(response.statusCode).toBe(503);
+    expect(response.json().message).toMatch(/^No DCU instance can be reached right now; nothing was created\./);
+  });
+
+  it('answers 503 when the registry itself is down', async () => {
+    const app = await startAgency(new RegistryClient({ registryUrl: await deadUrl() }));
+    const response = await submit(app, proposal, 'registry-down');
+    expect(response.statusCode).toBe(503);
+  });
+
+  it('fails over to a live DCU when another registered one is down', async () => {
+    registry.list('dcu', [await deadUrl(), dcu.url]);
+    const app = await startAgency();
+    const response = await submit(app, proposal, 'failover');
+    expect(response.statusCode).toBe(201);
+    expect(response.json()).toMatchObject({ status: 'accepted', dcuUrl: dcu.url });
+  });
+
+  it.each([
+    ['answers with something that is not an account', 'garbage', /not an account/],
+    ['fails with 500', 'broken', /failed to open the account/],
+    ['refuses the service token', 'refusing', /refused the agency's credentials/],
+  ] as const)('answers 502 when the DCU %s, without its internals', async (_what, behaviour, message) => {
+    const standIn = await startDcu(behaviour);
+    registry.list('dcu', [standIn.url]);
+    const app = await startAgency();
+    const response = await submit(app, proposal, `dcu-${behaviour}`);
+    expect(response.statusCode).toBe(502);
+    expect(response.json()).toMatchObject({ statusCode: 502, error: 'Bad Gateway', message });
+    expect(response.body).not.toContain('disk on fire');
+    expect(response.body).not.toContain('hello');
+    expect(standIn.received).toHaveLength(1);
+  });
+});
+
+describe('POST /proposals: bad input is a 4xx, never a 5xx, and never reaches the DCU', () => {
+  const { title: _title, ...withoutTitle } = proposal;
+  const { amountCents: _amount, ...withoutAmount } = proposal;
+  const json = { 'content-type': 'application/json' };
+  const cases: [string, number, string | object, Record<string, string>][] = [
+    ['an amount as a string', 400, { ...proposal, amountCents: '40000000' }, {}],
+    ['a fractional amount', 400, { ...proposal, amountCents: 40_000_000.5 }, {}],
+    ['a negative amount', 400, { ...proposal, amountCents: -40_000_000 }, {}],
+    ['a zero amount', 400, { ...proposal, amountCents: 0 }, {}],
+    ['an amount above 10^12 cents', 400, { ...proposal, amountCents: 1_000_000_000_001 }, {}],
+    ['an amount beyond any float', 400, JSON.stringify(proposal).replace('40000000', '1e400'), json],
+    ['a boolean amount', 400, { ...proposal, amountCents: true }, {}],
+    ['a null amount', 400, { ...proposal, amountCents: null }, {}],
+    ['a missing amount', 400, withoutAmount, {}],
+    ['a missing title', 400, withoutTitle, {}],
+    ['an empty title', 400, { ...proposal, title: '' }, {}],
+    ['a 201-character title', 400, { ...proposal, title: 't'.repeat(201) }, {}],
+    ['a numeric investigator', 400, { ...proposal, investigator: 7 }, {}],
+    ['an extra field', 400, { ...proposal, approved: true }, {}],
+    ['a __proto__ field', 400, JSON.stringify(proposal).replace('{', '{"__proto__":{"amountCents":1},'), json],
+    ['0 days', 400, { ...proposal, durationDays: 0 }, {}],
+    ['3651 days', 400, { ...proposal, durationDays: 3651 }, {}],
+    ['fractional days', 400, { ...proposal, durationDays: 1.5 }, {}],
+    ['days as a string', 400, { ...proposal, durationDays: '365' }, {}],
+    ['an array body', 400, [proposal], {}],
+    ['a JSON null body', 400, 'null', json],
+    ['malformed JSON', 400, '{"title": "x",', json],
+    ['an empty JSON body', 400, '', json],
+    ['no body at all', 400, '', {}],
+    ['a plain-text body', 415, JSON.stringify(proposal), { 'content-type': 'text/plain' }],
+    ['a form body', 415, 'title=x&amountCents=40000000', { 'content-type': 'application/x-www-form-urlencoded' }],
+    ['a 2 MB body', 413, JSON.stringify({ ...proposal, title: 'x'.repeat(2 * 1024 * 1024) }), json],
+  ];
+
+  it.each(cases)('answers %s with the right 4xx', async (_what, statusCode, payload, headers) => {
+    const app = await startAgency();
+    const before = dcu.received.length;
+    const response = await app.inject({ method: 'POST', url: '/proposals', payload, headers });
+    expect(response.statusCode).toBe(statusCode);
+    expect(response.json()).toEqual({
+      statusCode,
+      error: expect.any(String),
+      message: expect.any(String),
+      ...(response.json().code === undefined ? {} : { code: expect.any(String) }),
+    });
+    expect(response.json().message.length).toBeGreaterThan(10);
+    expect(dcu.received.length).toBe(before);
+  });
+});
+
+describe('the rest of the agency', () => {
+  it('answers GET /health', async () => {
+    const app = await startAgency();
+    const response = await app.inject({ method: 'GET', url: '/health' });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({ status: 'ok' });
+  });
+
+  it('publishes an OpenAPI document naming every answer of POST /proposals', async () => {
+    const app = await startAgency();
+    const response = await app.inject({ method: 'GET', url: '/openapi.json' });
+    expect(response.statusCode).toBe(200);
+    const document = response.json();
+    expect(document.openapi).toBe('3.0.3');
+    const operation = document.paths['/proposals'].post;
+    expect(operation.tags).toEqual(['proposals']);
+    expect(operation.summary).toEqual(expect.any(String));
+    expect(Object.keys(operation.responses).sort()).toEqual(['201', '400', '413', '415', '422', '502', '503']);
+    expect(operation.parameters).toEqual(
+      expect.arrayContaining([expect.objectContaining({ in: 'header', name: 'idempotency-key', required: false })]),
+    );
+    expect(document.paths['/health'].get.responses['200']).toBeDefined();
+  });
+});
