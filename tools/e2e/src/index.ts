@@ -3,3 +3,5 @@ export * from './random';
 export * from './registry-watch';
 export * from './ledger-files';
 export * from './system';
+export * from './load';
+export * from './stats';

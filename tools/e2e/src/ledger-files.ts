@@ -45,13 +45,18 @@ export async function readAccountFolder(accountDir: string): Promise<AccountFold
     const accountId = name.slice(0, -LEDGER_SUFFIX.length);
     const files: AccountFiles = { accountId, records: [], snapshot: undefined, problems: [] };
     const text = await readFile(path.join(accountDir, name), 'utf8');
-    if (text.length > 0 && !text.endsWith('\n')) files.problems.push(`${name}: the last line is incomplete (torn write)`);
+    if (text.length > 0 && !text.endsWith('\n'))
+      files.problems.push(`${name}: the last line is incomplete (torn write)`);
     const lines = text.split('\n');
     if (lines.at(-1) === '') lines.pop();
     lines.forEach((line, index) => {
       try {
         const value: unknown = JSON.parse(line);
-        if (value === null || typeof value !== 'object' || typeof (value as LedgerLine).type !== 'string') {
+        if (
+          value === null ||
+          typeof value !== 'object' ||
+          typeof (value as LedgerLine).type !== 'string'
+        ) {
           files.problems.push(`${name}:${index + 1}: not a ledger record: ${line.slice(0, 200)}`);
         } else {
           files.records.push(value as LedgerLine);
@@ -71,7 +76,10 @@ export async function readAccountFolder(accountDir: string): Promise<AccountFold
       problems.push(`${name}: a snapshot without a ledger`);
     } else {
       try {
-        files.snapshot = JSON.parse(await readFile(path.join(accountDir, name), 'utf8')) as Record<string, unknown>;
+        files.snapshot = JSON.parse(await readFile(path.join(accountDir, name), 'utf8')) as Record<
+          string,
+          unknown
+        >;
       } catch (error) {
         files.problems.push(`${name}: does not parse (${(error as Error).message})`);
       }
@@ -85,11 +93,19 @@ export async function readAccountFolder(accountDir: string): Promise<AccountFold
  * balance before it, and the balance never goes below zero. Returns the final balance and
  * the problems found.
  */
-export function checkLedgerArithmetic(files: AccountFiles): { balanceCents: number; withdrawnCents: number; problems: string[] } {
+export function checkLedgerArithmetic(files: AccountFiles): {
+  balanceCents: number;
+  withdrawnCents: number;
+  problems: string[];
+} {
   const problems: string[] = [];
   const [first, ...rest] = files.records;
   if (first?.type !== 'opened' || typeof first.initialCents !== 'number') {
-    return { balanceCents: 0, withdrawnCents: 0, problems: [`${files.accountId}: the ledger does not start with "opened"`] };
+    return {
+      balanceCents: 0,
+      withdrawnCents: 0,
+      problems: [`${files.accountId}: the ledger does not start with "opened"`],
+    };
   }
   let balance = first.initialCents;
   let withdrawn = 0;
@@ -105,11 +121,15 @@ export function checkLedgerArithmetic(files: AccountFiles): { balanceCents: numb
     }
     balance -= amount;
     withdrawn += amount;
-    if (balance < 0) problems.push(`${files.accountId}: balance below zero (${balance}) after ${record.id}`);
+    if (balance < 0)
+      problems.push(`${files.accountId}: balance below zero (${balance}) after ${record.id}`);
     if (record.balanceAfterCents !== balance) {
-      problems.push(`${files.accountId}: withdrawal ${record.id} says balance ${record.balanceAfterCents}, the sum says ${balance}`);
+      problems.push(
+        `${files.accountId}: withdrawal ${record.id} says balance ${record.balanceAfterCents}, the sum says ${balance}`,
+      );
     }
-    if (record.id === undefined || ids.has(record.id)) problems.push(`${files.accountId}: withdrawal id ${record.id} twice`);
+    if (record.id === undefined || ids.has(record.id))
+      problems.push(`${files.accountId}: withdrawal id ${record.id} twice`);
     if (record.idempotencyKey === undefined || keys.has(record.idempotencyKey)) {
       problems.push(`${files.accountId}: Idempotency-Key ${record.idempotencyKey} applied twice`);
     }

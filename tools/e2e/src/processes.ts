@@ -75,7 +75,10 @@ export class ServiceProcess {
       });
     });
     for (const stream of [this.child.stdout, this.child.stderr]) {
-      if (stream) createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => this.remember(line));
+      if (stream)
+        createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) =>
+          this.remember(line),
+        );
     }
   }
 
@@ -109,7 +112,14 @@ export class ServiceProcess {
         if (this.listening) finish(() => resolve(this.listening!));
       };
       const timer = setTimeout(
-        () => finish(() => reject(new Error(`${this.options.label} did not say it was listening within ${timeoutMs} ms`))),
+        () =>
+          finish(() =>
+            reject(
+              new Error(
+                `${this.options.label} did not say it was listening within ${timeoutMs} ms`,
+              ),
+            ),
+          ),
         timeoutMs,
       );
       this.listeners.add(onLine);

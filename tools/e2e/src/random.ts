@@ -17,7 +17,8 @@ export function seedFrom(env: Record<string, string | undefined>, variable: stri
   const given = env[variable];
   if (given !== undefined && given !== '') {
     const seed = Number(given);
-    if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`${variable} must be a whole number, got "${given}"`);
+    if (!Number.isSafeInteger(seed) || seed < 0)
+      throw new Error(`${variable} must be a whole number, got "${given}"`);
     return seed >>> 0;
   }
   return randomInt(0, 2 ** 32 - 1);

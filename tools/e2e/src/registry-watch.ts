@@ -3,9 +3,13 @@ import type { AllServicesResponse, ServiceInstance } from '@grantline/contracts'
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** What the registry lists right now, or undefined when it does not answer. */
-export async function listedServices(registryUrl: string): Promise<Record<string, ServiceInstance[]> | undefined> {
+export async function listedServices(
+  registryUrl: string,
+): Promise<Record<string, ServiceInstance[]> | undefined> {
   try {
-    const response = await fetch(new URL('/services', registryUrl), { signal: AbortSignal.timeout(1_000) });
+    const response = await fetch(new URL('/services', registryUrl), {
+      signal: AbortSignal.timeout(1_000),
+    });
     if (!response.ok) return undefined;
     return ((await response.json()) as AllServicesResponse).services;
   } catch {
@@ -14,10 +18,14 @@ export async function listedServices(registryUrl: string): Promise<Record<string
 }
 
 /** The URLs listed for every type, e.g. { dcu: ['http://127.0.0.1:4100'], agency: [...] }. */
-export async function listedUrls(registryUrl: string): Promise<Record<string, string[]> | undefined> {
+export async function listedUrls(
+  registryUrl: string,
+): Promise<Record<string, string[]> | undefined> {
   const services = await listedServices(registryUrl);
   if (!services) return undefined;
-  return Object.fromEntries(Object.entries(services).map(([type, instances]) => [type, instances.map((i) => i.url)]));
+  return Object.fromEntries(
+    Object.entries(services).map(([type, instances]) => [type, instances.map((i) => i.url)]),
+  );
 }
 
 /** Polls until `check` is truthy; throws after `timeoutMs`. Returns the value and when it came. */
@@ -31,7 +39,8 @@ export async function waitFor<T>(
   for (;;) {
     const value = await check();
     if (value) return { value, at: Date.now() };
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(everyMs);
   }
 }
@@ -61,8 +70,10 @@ export async function watchDisappearance(
   killedAt: number,
   timeoutMs: number,
   everyMs = 20,
+  /** The lastHeartbeatAt read just before the kill, if the instance was listed then. */
+  lastHeartbeatBeforeKill?: number,
 ): Promise<Disappearance> {
-  let lastHeartbeatAt: number | undefined;
+  let lastHeartbeatAt = lastHeartbeatBeforeKill;
   const { at } = await waitFor(
     `${url} to leave the registry`,
     async () => {
@@ -86,4 +97,51 @@ export async function watchDisappearance(
     msAfterKill: at - killedAt,
     msAfterLastHeartbeat: lastHeartbeatAt === undefined ? undefined : at - lastHeartbeatAt,
   };
+}
+
+/** An instance that was running but missing from the registry's list for a while. */
+export interface Absence {
+  url: string;
+  fromMs: number;
+  toMs: number;
+}
+
+/**
+ * Watches that every instance `expected()` names stays listed, polling every `everyMs` until
+ * `stop` aborts; `paused()` excuses moments such as a registry restart. Returns the absences.
+ */
+export async function watchPresence(
+  registryUrl: () => string,
+  expected: () => Record<string, string[]>,
+  paused: () => boolean,
+  stop: AbortSignal,
+  everyMs = 100,
+): Promise<Absence[]> {
+  const open = new Map<string, number>();
+  const absences: Absence[] = [];
+  while (!stop.aborted) {
+    await sleep(everyMs);
+    if (paused()) {
+      open.clear();
+      continue;
+    }
+    const listed = await listedUrls(registryUrl());
+    if (!listed || paused()) continue;
+    const now = Date.now();
+    const wanted = new Set<string>();
+    for (const [type, urls] of Object.entries(expected())) {
+      for (const url of urls) {
+        wanted.add(url);
+        const present = (listed[type] ?? []).includes(url);
+        if (!present && !open.has(url)) open.set(url, now);
+        if (present && open.has(url)) {
+          absences.push({ url, fromMs: open.get(url)!, toMs: now });
+          open.delete(url);
+        }
+      }
+    }
+    for (const url of [...open.keys()]) if (!wanted.has(url)) open.delete(url);
+  }
+  for (const [url, fromMs] of open) absences.push({ url, fromMs, toMs: Date.now() });
+  return absences;
 }

@@ -49,7 +49,13 @@ function baseEnvironment(): Record<string, string> {
   ]);
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(process.env)) {
-    if (value !== undefined && !skip.has(name) && !name.startsWith('JEST') && !name.startsWith('SIM_')) env[name] = value;
+    if (
+      value !== undefined &&
+      !skip.has(name) &&
+      !name.startsWith('JEST') &&
+      !name.startsWith('SIM_')
+    )
+      env[name] = value;
   }
   return env;
 }
@@ -113,7 +119,8 @@ export class GrantlineSystem {
     if (app === 'dcu') {
       extra.ACCOUNT_DIR = this.accountDir;
       extra.DAY_MS = String(this.options.dayMs ?? 1000);
-      if (this.options.lockStaleMs !== undefined) extra.LOCK_STALE_MS = String(this.options.lockStaleMs);
+      if (this.options.lockStaleMs !== undefined)
+        extra.LOCK_STALE_MS = String(this.options.lockStaleMs);
     }
     const service = this.spawn(app, extra);
     (app === 'dcu' ? this.dcus : this.agencies).push(service);
@@ -134,7 +141,9 @@ export class GrantlineSystem {
       async () => {
         const listed = await listedUrls(this.registryUrl);
         if (!listed) return false;
-        return Object.entries(expected).every(([type, urls]) => urls.every((url) => (listed[type] ?? []).includes(url)));
+        return Object.entries(expected).every(([type, urls]) =>
+          urls.every((url) => (listed[type] ?? []).includes(url)),
+        );
       },
       timeoutMs,
     );
@@ -143,7 +152,9 @@ export class GrantlineSystem {
 
   /** SIGKILLs everything this system started and removes its folder. */
   async destroy(): Promise<void> {
-    await Promise.all([this.registry, ...this.agencies, ...this.dcus].filter(Boolean).map((s) => s.kill('SIGKILL')));
+    await Promise.all(
+      [this.registry, ...this.agencies, ...this.dcus].filter(Boolean).map((s) => s.kill('SIGKILL')),
+    );
     rmSync(this.root, { recursive: true, force: true });
   }
 
