@@ -1,0 +1,172 @@
+import fc from 'fast-check';
+import { MAX_AMOUNT_CENTS, MAX_DURATION_DAYS } from '@grantline/contracts';
+import { buildAgencyApp } from '../src/app';
+import { serviceToken, startStandInDcu, startStandInRegistry } from './stand-ins';
+
+/**
+ * Throws 10,000 generated malformed requests at POST /proposals. Every one is malformed by
+ * construction (or is random junk that cannot be a proposal), so every answer must be a 4xx
+ * in the one error shape, and none may reach the DCU.
+ */
+
+const RUNS = 10_000;
+jest.setTimeout(240_000);
+
+const FIELDS = ['title', 'investigator', 'amountCents', 'durationDays'] as const;
+type Field = (typeof FIELDS)[number];
+
+const validProposal = fc.record({
+  title: fc.string({ minLength: 1, maxLength: 200 }),
+  investigator: fc.string({ minLength: 1, maxLength: 120 }),
+  amountCents: fc.integer({ min: 1, max: MAX_AMOUNT_CENTS }),
+  durationDays: fc.integer({ min: 1, max: MAX_DURATION_DAYS }),
+});
+
+const notANumber = fc.oneof(
+  fc.string(),
+  fc.integer().map(String),
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(fc.integer(), { maxLength: 3 }),
+  fc.dictionary(fc.string({ maxLength: 5 }), fc.integer(), { maxKeys: 3 }),
+);
+const notAnInteger = fc.double().filter((value) => !Number.isInteger(value)); // NaN, ±Infinity become null
+const notAString = fc.oneof(fc.integer(), fc.boolean(), fc.constant(null), fc.array(fc.string(), { maxLength: 3 }));
+
+const badValue: Record<Field, fc.Arbitrary<unknown>> = {
+  amountCents: fc.oneof(
+    fc.integer({ min: Number.MIN_SAFE_INTEGER, max: 0 }),
+    fc.integer({ min: MAX_AMOUNT_CENTS + 1, max: Number.MAX_SAFE_INTEGER }),
+    notAnInteger,
+    notANumber,
+  ),
+  durationDays: fc.oneof(
+    fc.integer({ min: Number.MIN_SAFE_INTEGER, max: 0 }),
+    fc.integer({ min: MAX_DURATION_DAYS + 1, max: Number.MAX_SAFE_INTEGER }),
+    notAnInteger,
+    notANumber,
+  ),
+  title: fc.oneof(fc.constant(''), fc.string({ minLength: 201, maxLength: 400 }), notAString),
+  investigator: fc.oneof(fc.constant(''), fc.string({ minLength: 121, maxLength: 300 }), notAString),
+};
+
+/** Sets a property as JSON would carry it, even one named `__proto__`. */
+function withProperty(object: object, name: string, value: unknown): object {
+  return Object.defineProperty({ ...object }, name, { value, enumerable: true, configurable: true, writable: true });
+}
+
+const brokenProposal: fc.Arbitrary<unknown> = fc.oneof(
+  // One field with a value of the wrong type or out of range.
+  fc
+    .tuple(validProposal, fc.constantFrom(...FIELDS))
+    .chain(([proposal, field]) => badValue[field].map((value) => withProperty(proposal, field, value))),
+  // One field missing.
+  fc.tuple(validProposal, fc.constantFrom(...FIELDS)).map(([proposal, field]) => {
+    const copy: Partial<typeof proposal> = { ...proposal };
+    delete copy[field];
+    return copy;
+  }),
+  // One field too many.
+  fc
+    .tuple(validProposal, fc.string({ minLength: 1, maxLength: 20 }), fc.jsonValue({ maxDepth: 2 }))
+    .filter(([, name]) => !(FIELDS as readonly string[]).includes(name))
+    .map(([proposal, name, value]) => withProperty(proposal, name, value)),
+  // Anything JSON at all: a proposal needs exactly four typed fields, so this is never one.
+  fc.jsonValue({ maxDepth: 3 }),
+);
+
+/** Printable ASCII without the space, as a valid key must begin and end. */
+const keyChar = fc.integer({ min: 0x21, max: 0x7e }).map((code) => String.fromCharCode(code));
+const validKey = fc.string({ unit: keyChar, minLength: 1, maxLength: 64 });
+/** Keys HTTP can carry (tab, latin-1) but the contract refuses, or too long. */
+const badKey = fc.oneof(
+  fc.string({ unit: keyChar, minLength: 256, maxLength: 400 }),
+  fc
+    .tuple(
+      validKey,
+      fc.oneof(fc.constant('\t'), fc.integer({ min: 0x80, max: 0xff }).map((code) => String.fromCharCode(code))),
+      validKey,
+    )
+    .map(([before, bad, after]) => before + bad + after),
+);
+
+const notJson = fc.constantFrom(
+  'text/plain',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=x',
+  'application/xml',
+  'application/octet-stream',
+  'text/json',
+);
+
+interface GeneratedRequest {
+  payload: string;
+  headers: Record<string, string>;
+}
+
+const json = (payload: unknown, key: string | null): GeneratedRequest => ({
+  payload: JSON.stringify(payload) ?? '',
+  headers: { 'content-type': 'application/json', ...(key === null ? {} : { 'idempotency-key': key }) },
+});
+
+const malformedRequest: fc.Arbitrary<GeneratedRequest> = fc.oneof(
+  // A broken body, with or without a valid key.
+  fc.tuple(brokenProposal, fc.option(validKey)).map(([body, key]) => json(body, key)),
+  // A good body with a bad key.
+  fc.tuple(validProposal, badKey).map(([body, key]) => json(body, key)),
+  // A good body that does not say it is JSON.
+  fc.tuple(validProposal, notJson).map(([body, contentType]) => ({
+    payload: JSON.stringify(body),
+    headers: { 'content-type': contentType },
+  })),
+  // Text that is not JSON (or is cut short), claiming to be JSON.
+  fc
+    .tuple(fc.oneof(fc.string({ maxLength: 200 }), validProposal.map((body) => JSON.stringify(body))), fc.nat())
+    .map(([text, cut]) => text.slice(0, text.length > 1 ? cut % (text.length - 1) : 0))
+    .map((text) => ({ payload: `${text}\u0000}`, headers: { 'content-type': 'application/json' } })),
+);
+
+describe('POST /proposals under 10,000 malformed requests', () => {
+  let registry: Awaited<ReturnType<typeof startStandInRegistry>>;
+  let dcu: Awaited<ReturnType<typeof startStandInDcu>>;
+
+  beforeAll(async () => {
+    registry = await startStandInRegistry();
+    dcu = await startStandInDcu();
+    registry.list('dcu', [dcu.url]);
+  });
+
+  afterAll(async () => {
+    await dcu?.close();
+    await registry?.close();
+  });
+
+  it('answers every one with a 4xx in the error shape, and opens nothing', async () => {
+    const client = registry.client();
+    const app = await buildAgencyApp({ registry: client, serviceToken, fastify: { logger: false } });
+    const statuses = new Map<number, number>();
+    try {
+      await fc.assert(
+        fc.asyncProperty(malformedRequest, async (request) => {
+          const response = await app.inject({ method: 'POST', url: '/proposals', ...request });
+          statuses.set(response.statusCode, (statuses.get(response.statusCode) ?? 0) + 1);
+          expect(response.statusCode).toBeGreaterThanOrEqual(400);
+          expect(response.statusCode).toBeLessThan(500);
+          const body = response.json();
+          expect(body.statusCode).toBe(response.statusCode);
+          expect(typeof body.error).toBe('string');
+          expect(typeof body.message).toBe('string');
+        }),
+        { numRuns: RUNS },
+      );
+    } finally {
+      await app.close();
+      await client.close();
+    }
+    expect([...statuses.values()].reduce((sum, count) => sum + count, 0)).toBeGreaterThanOrEqual(RUNS);
+    // Both kinds of refusal were exercised, not just one.
+    expect(statuses.get(400)).toBeGreaterThan(RUNS / 2);
+    expect(statuses.get(415)).toBeGreaterThan(0);
+    expect(dcu.received).toHaveLength(0);
+  });
+});
