@@ -42,13 +42,15 @@ afterAll(async () => {
 });
 
 /** An agency with its own registry client, as a separate agency process would have. */
-async function startAgency(client: RegistryClient = registry.client()) {
+async function startAgency(client: RegistryClient = registry.client(), logLines?: string[]) {
   const app = await buildAgencyApp({
     registry: client,
     serviceToken,
     dcuTimeoutMs: 2_000,
     dcuDeadlineMs: 5_000,
-    fastify: { logger: false },
+    fastify: {
+      logger: logLines ? { level: 'info', stream: { write: (line: string) => logLines.push(line) } } : false,
+    },
   });
   cleanups.push(() => client.close(), () => app.close());
   return app;
@@ -220,6 +222,7 @@ describe('POST /proposals: when the DCU cannot help', () => {
 
   it.each([
     ['answers with something that is not an account', 'garbage', /not an account/],
+    ['answers with an account id that is not a UUID', 'almost', /not an account/],
     ['fails with 500', 'broken', /failed to open the account/],
     ['refuses the service token', 'refusing', /refused the agency's credentials/],
   ] as const)('answers 502 when the DCU %s, without its internals', async (_what, behaviour, message) => {
@@ -232,6 +235,25 @@ describe('POST /proposals: when the DCU cannot help', () => {
     expect(response.body).not.toContain('disk on fire');
     expect(response.body).not.toContain('hello');
     expect(standIn.received).toHaveLength(1);
+  });
+
+  it('logs what the DCU did wrong, but never an owner key from its answer', async () => {
+    const standIn = await startDcu('almost');
+    registry.list('dcu', [standIn.url]);
+    const logLines: string[] = [];
+    const app = await startAgency(registry.client(), logLines);
+    const response = await submit(app, proposal, 'dcu-almost-logged');
+    expect(response.statusCode).toBe(502);
+    const failure = logLines.map((line) => JSON.parse(line)).find((entry) => entry.msg === 'opening the account failed');
+    expect(failure).toMatchObject({
+      level: 50,
+      problem: 'bad-answer',
+      statusCode: 201,
+      instanceUrl: standIn.url,
+      problems: [expect.stringContaining('/accountId')],
+    });
+    expect(logLines.join('')).not.toContain('owner-key-that-must-not-be-logged');
+    expect(response.body).not.toContain('owner-key-that-must-not-be-logged');
   });
 });
 

@@ -46,6 +46,8 @@ export type DcuBehaviour =
   | 'normal'
   /** Answers 201 with something that is not an account. */
   | 'garbage'
+  /** Answers 201 with an owner key but an account id that is not a UUID. */
+  | 'almost'
   /** Answers 500 to everything. */
   | 'broken'
   /** Refuses every service token. */
@@ -74,6 +76,9 @@ export async function startStandInDcu(behaviour: DcuBehaviour = 'normal') {
       }
       if (behaviour === 'broken') return reply.status(500).send(errorBody(500, 'disk on fire'));
       if (behaviour === 'garbage') return reply.status(201).send({ hello: 'world', accountId: 42 });
+      if (behaviour === 'almost') {
+        return reply.status(201).send({ accountId: 'account-7', ownerKey: 'owner-key-that-must-not-be-logged' });
+      }
       const { proposalId, ...rest } = request.body;
       const terms = JSON.stringify(rest);
       const known = byProposalId.get(proposalId);

@@ -1,0 +1,96 @@
+import { NoInstanceError, UncertainOutcomeError, type CallRequest } from '@grantline/registry-client';
+import { buildAgencyApp } from '../src/app';
+import { openDcuAccount, type ServiceCaller } from '../src/dcu/open-account';
+
+/**
+ * The outcomes a real registry client cannot produce on demand (it never gives up on a call
+ * that carries an Idempotency-Key as "uncertain"), through a caller that fails as told.
+ */
+
+const account = {
+  proposalId: '6f91a0c3-decc-5acf-8acc-a5fd4917d22d',
+  title: 'Sheep',
+  investigator: 'Ada',
+  amountCents: 30_000_000,
+  durationDays: 30,
+};
+
+function failingWith(error: unknown): ServiceCaller {
+  return { call: () => Promise.reject(error) };
+}
+
+describe('openDcuAccount', () => {
+  it('sends the terms to POST /accounts with the service token, keyed by the proposal id', async () => {
+    const requests: [string, CallRequest][] = [];
+    const caller: ServiceCaller = {
+      call: async <T>(type: string, request: CallRequest) => {
+        requests.push([type, request]);
+        const body = { accountId: '0c1b5a43-7d34-5c8e-9f11-0a2b3c4d5e6f', ownerKey: 'k' } as T;
+        // A repeat may be answered 200 as well as 201.
+        return { statusCode: 200, headers: {}, body, instanceUrl: 'http://127.0.0.1:1', attempts: 1 };
+      },
+    };
+    const outcome = await openDcuAccount(account, { caller, serviceToken: 'service-token-0123456789' });
+    expect(outcome).toEqual({
+      kind: 'opened',
+      accountId: '0c1b5a43-7d34-5c8e-9f11-0a2b3c4d5e6f',
+      ownerKey: 'k',
+      dcuUrl: 'http://127.0.0.1:1',
+    });
+    expect(requests).toEqual([
+      [
+        'dcu',
+        expect.objectContaining({
+          method: 'POST',
+          path: '/accounts',
+          headers: { authorization: 'Bearer service-token-0123456789' },
+          body: account,
+          idempotencyKey: account.proposalId,
+        }),
+      ],
+    ]);
+  });
+
+  it('reports no reachable DCU as unavailable', async () => {
+    const outcome = await openDcuAccount(account, { caller: failingWith(new NoInstanceError('dcu')), serviceToken: 's' });
+    expect(outcome).toEqual({ kind: 'unavailable', detail: 'no dcu instance is registered' });
+  });
+
+  it('reports a call cut off mid-way as a failure of unknown outcome', async () => {
+    const error = new UncertainOutcomeError('http://127.0.0.1:1', new Error('socket hang up'));
+    const outcome = await openDcuAccount(account, { caller: failingWith(error), serviceToken: 's' });
+    expect(outcome).toMatchObject({ kind: 'failed', problem: 'uncertain' });
+  });
+
+  it('reports any other error of the call as a failure', async () => {
+    const outcome = await openDcuAccount(account, { caller: failingWith(new Error('boom')), serviceToken: 's' });
+    expect(outcome).toMatchObject({ kind: 'failed', problem: 'transport' });
+  });
+});
+
+describe('POST /proposals when the call to the DCU is cut off mid-way', () => {
+  it('answers 502, saying the outcome is unknown and how to retry safely', async () => {
+    const error = new UncertainOutcomeError('http://127.0.0.1:1', new Error('socket hang up'));
+    const app = await buildAgencyApp({
+      registry: failingWith(error),
+      serviceToken: 'service-token-0123456789',
+      fastify: { logger: false },
+    });
+    try {
+      const { proposalId: _id, ...proposal } = account;
+      const response = await app.inject({
+        method: 'POST',
+        url: '/proposals',
+        headers: { 'idempotency-key': 'cut-off' },
+        payload: proposal,
+      });
+      expect(response.statusCode).toBe(502);
+      expect(response.json().message).toBe(
+        'The connection to the DCU broke mid-request, so whether an account was opened is unknown; ' +
+          'the problem has been logged. Retry with the same Idempotency-Key.',
+      );
+    } finally {
+      await app.close();
+    }
+  });
+});
