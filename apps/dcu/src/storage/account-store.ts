@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import { Mutex } from 'async-mutex';
 import type { AccountView, OpenAccountRequest, Transaction } from '@grantline/contracts';
 import { accountIdFor, depositIdFor, memberIdFor, ownerIdFor } from '../domain/ids';
@@ -25,6 +26,8 @@ import { LedgerFile } from './ledger-file';
 export const MAX_RESEARCHERS_PER_ACCOUNT = 100;
 /** Withdrawals made durable by one write; bounds the latency of the last in a batch. */
 const MAX_BATCH = 512;
+/** Longest a busy account keeps its lock between batches before letting others in. */
+const LEASE_MS = 50;
 const SNAPSHOT_DELAY_MS = 1000;
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -293,9 +296,9 @@ export class AccountStore {
   async close(): Promise<void> {
     this.closed = true;
     for (const entry of this.entries.values()) {
-      await entry.mutex.runExclusive(async () => {
-        while (entry.pending.length > 0) await this.commitBatch(entry, entry.pending.splice(0, MAX_BATCH));
-      });
+      while (entry.pending.length > 0 && this.entries.get(entry.accountId) === entry) {
+        await entry.mutex.runExclusive(() => this.commitWhileBusy(entry));
+      }
       if (entry.snapshotTimer) {
         clearTimeout(entry.snapshotTimer);
         entry.snapshotTimer = undefined;
@@ -440,79 +443,108 @@ export class AccountStore {
     this.scheduleSnapshot(entry);
   }
 
+  /**
+   * Drains the account's queue of withdrawals in group commits. The mutex and the file lock are
+   * held across consecutive batches for at most LEASE_MS, so a busy account pays for the lock
+   * once rather than per write, and other changes and instances still get their turn.
+   */
   private async flushWithdrawals(entry: AccountEntry): Promise<void> {
     entry.flushing = true;
     try {
-      while (entry.pending.length > 0) {
-        const batch = entry.pending.splice(0, MAX_BATCH);
-        await entry.mutex.runExclusive(() => this.commitBatch(entry, batch));
+      while (entry.pending.length > 0 && this.entries.get(entry.accountId) === entry) {
+        await entry.mutex.runExclusive(() => this.commitWhileBusy(entry));
       }
     } finally {
       entry.flushing = false;
     }
   }
 
-  /** One group commit: every withdrawal decided in order, all written with one fdatasync. */
-  private async commitBatch(entry: AccountEntry, batch: PendingWithdrawal[]): Promise<void> {
-    const outcomes: Array<WithdrawalResult | AccountRefusal> = [];
+  /** Takes the file lock and commits batches while more keep arriving; the caller holds the mutex. */
+  private async commitWhileBusy(entry: AccountEntry): Promise<void> {
+    if (entry.pending.length === 0) return;
+    let batch: PendingWithdrawal[] = [];
     try {
       await this.lock.hold(entry.ledger.path, this.lockPath(entry.accountId), async () => {
         await this.catchUp(entry, true);
-        const nowMs = this.now();
-        const at = new Date(nowMs).toISOString();
-        const inBatch = new Map<string, WithdrawalRecord>();
-        const fresh: WithdrawalRecord[] = [];
-        let balanceCents = entry.state.balanceCents;
-        for (const { request } of batch) {
-          const earlier = inBatch.get(request.idempotencyKey) ?? (await this.findByKey(entry, request.idempotencyKey));
-          if (earlier) {
-            outcomes.push(
-              sameRequest(earlier, request)
-                ? { record: earlier, replayed: true }
-                : new AccountRefusal(
-                    'key-reused',
-                    'This Idempotency-Key was already used for a different withdrawal; use a new key.',
-                  ),
-            );
-            continue;
-          }
-          const decision = decideWithdrawal(
-            { balanceCents, expiresAtMs: entry.state.expiresAtMs },
-            request.amountCents,
-            nowMs,
-          );
-          if (!decision.allowed) {
-            outcomes.push(refusalFor(decision.reason, balanceCents, request.amountCents));
-            continue;
-          }
-          balanceCents = decision.balanceAfterCents;
-          const record: WithdrawalRecord = {
-            type: 'withdrawal',
-            id: randomUUID(),
-            researcherId: request.researcherId,
-            amountCents: request.amountCents,
-            balanceAfterCents: balanceCents,
-            at,
-            idempotencyKey: request.idempotencyKey,
-            ...(request.note === undefined ? {} : { note: request.note }),
-          };
-          inBatch.set(request.idempotencyKey, record);
-          fresh.push(record);
-          outcomes.push({ record, replayed: false });
-        }
-        if (fresh.length > 0) await this.append(entry, fresh);
+        const leaseEndsAt = Date.now() + LEASE_MS;
+        do {
+          batch = entry.pending.splice(0, MAX_BATCH);
+          const outcomes = await this.commitBatch(entry, batch);
+          batch.forEach((pending, index) => {
+            const outcome = outcomes[index]!;
+            if (outcome instanceof AccountRefusal) pending.reject(outcome);
+            else pending.resolve(outcome);
+          });
+          batch = [];
+        } while (Date.now() < leaseEndsAt && (await this.moreQueued(entry)));
       });
     } catch (error) {
       // Nothing of this batch was acknowledged; reload the account before trusting memory again.
-      this.evict(entry);
       for (const pending of batch) pending.reject(error);
-      return;
+      this.evict(entry);
     }
-    batch.forEach((pending, index) => {
-      const outcome = outcomes[index]!;
-      if (outcome instanceof AccountRefusal) pending.reject(outcome);
-      else pending.resolve(outcome);
-    });
+  }
+
+  /** Whether withdrawals are waiting, giving answered clients one turn of the event loop to send more. */
+  private async moreQueued(entry: AccountEntry): Promise<boolean> {
+    if (entry.pending.length === 0) await setImmediatePromise();
+    return entry.pending.length > 0;
+  }
+
+  /**
+   * One group commit: every withdrawal decided in order against the running balance and the
+   * idempotency records, then all of them written with one write and one fdatasync. The caller
+   * holds the mutex and the file lock, and has caught up with the ledger.
+   */
+  private async commitBatch(
+    entry: AccountEntry,
+    batch: PendingWithdrawal[],
+  ): Promise<Array<WithdrawalResult | AccountRefusal>> {
+    const outcomes: Array<WithdrawalResult | AccountRefusal> = [];
+    const nowMs = this.now();
+    const at = new Date(nowMs).toISOString();
+    const inBatch = new Map<string, WithdrawalRecord>();
+    const fresh: WithdrawalRecord[] = [];
+    let balanceCents = entry.state.balanceCents;
+    for (const { request } of batch) {
+      const earlier = inBatch.get(request.idempotencyKey) ?? (await this.findByKey(entry, request.idempotencyKey));
+      if (earlier) {
+        outcomes.push(
+          sameRequest(earlier, request)
+            ? { record: earlier, replayed: true }
+            : new AccountRefusal(
+                'key-reused',
+                'This Idempotency-Key was already used for a different withdrawal; use a new key.',
+              ),
+        );
+        continue;
+      }
+      const decision = decideWithdrawal(
+        { balanceCents, expiresAtMs: entry.state.expiresAtMs },
+        request.amountCents,
+        nowMs,
+      );
+      if (!decision.allowed) {
+        outcomes.push(refusalFor(decision.reason, balanceCents, request.amountCents));
+        continue;
+      }
+      balanceCents = decision.balanceAfterCents;
+      const record: WithdrawalRecord = {
+        type: 'withdrawal',
+        id: randomUUID(),
+        researcherId: request.researcherId,
+        amountCents: request.amountCents,
+        balanceAfterCents: balanceCents,
+        at,
+        idempotencyKey: request.idempotencyKey,
+        ...(request.note === undefined ? {} : { note: request.note }),
+      };
+      inBatch.set(request.idempotencyKey, record);
+      fresh.push(record);
+      outcomes.push({ record, replayed: false });
+    }
+    if (fresh.length > 0) await this.append(entry, fresh);
+    return outcomes;
   }
 
   private async findByKey(entry: AccountEntry, idempotencyKey: string): Promise<WithdrawalRecord | undefined> {
