@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Builds the image of every app (or of the apps named) with buildah, on the local Node base
+# (tools/images/base.sh), without a Docker engine:
+#   grantline/registry, grantline/agency, grantline/dcu, grantline/researchers  (:$IMAGE_TAG)
+# and prints what each image adds on top of its base.
+#
+# Usage: tools/images/build-all.sh [app...]        (npm run images)
+# Environment: IMAGE_TAG (latest), BASE_IMAGE, IMAGES_CACHE_DIR, BUILD_NPM_CACHE,
+#              BUILD_CA_BUNDLE, CONTAINERS_CONF, CONTAINERS_STORAGE_CONF (see lib.sh).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+need buildah podman
+
+apps=("$@")
+((${#apps[@]})) || apps=("${APPS[@]}")
+for app in "${apps[@]}"; do
+  [[ -f "$REPO_ROOT/apps/$app/Dockerfile" ]] || die "no Dockerfile for app '$app' (apps/$app/Dockerfile)"
+done
+
+bash "$IMAGES_DIR/base.sh" >/dev/null
+
+# Mounted into every RUN step of the build only (buildah -v): never part of a layer.
+mounts=()
+if [[ -n "$BUILD_CA_BUNDLE" && -s "$BUILD_CA_BUNDLE" ]]; then
+  mkdir -p "$IMAGES_CACHE_DIR"
+  npmrc="$IMAGES_CACHE_DIR/build.npmrc"
+  printf 'cafile=/etc/ssl/certs/ca-certificates.crt\nupdate-notifier=false\nprefer-offline=true\n' >"$npmrc"
+  mounts+=(-v "$BUILD_CA_BUNDLE:/etc/ssl/certs/ca-certificates.crt:ro" -v "$npmrc:/root/.npmrc:ro")
+fi
+if [[ -n "$BUILD_NPM_CACHE" ]]; then
+  mkdir -p "$BUILD_NPM_CACHE"
+  mounts+=(-v "$BUILD_NPM_CACHE:/root/.npm")
+fi
+
+for app in "${apps[@]}"; do
+  image=$(image_name "$app")
+  log "building $image"
+  started=$SECONDS
+  buildah bud --quiet --isolation chroot --format docker --layers --force-rm \
+    --build-arg BASE_IMAGE="$BASE_IMAGE" \
+    "${mounts[@]}" \
+    -f "$REPO_ROOT/apps/$app/Dockerfile" -t "$image" "$REPO_ROOT" >/dev/null
+  log "built $image in $((SECONDS - started)) s"
+done
+
+# What each image adds on top of the base: its own layers (app + production dependencies).
+base_size=$(podman image inspect --format '{{.Size}}' "$BASE_IMAGE")
+printf '%-28s %12s %14s\n' image size 'on top of base' >&2
+printf '%-28s %12s %14s\n' "$BASE_IMAGE" "$(numfmt --to=si --suffix=B "$base_size")" - >&2
+for app in "${apps[@]}"; do
+  image=$(image_name "$app")
+  size=$(podman image inspect --format '{{.Size}}' "$image")
+  printf '%-28s %12s %14s\n' "$image" "$(numfmt --to=si --suffix=B "$size")" \
+    "$(numfmt --to=si --suffix=B $((size - base_size)))" >&2
+done
