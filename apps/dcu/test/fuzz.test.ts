@@ -1,0 +1,627 @@
+import { randomUUID } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import fc from 'fast-check';
+import type { InjectOptions } from 'fastify';
+import {
+  addStudent,
+  bearer,
+  buildTestDcu,
+  filesUnder,
+  makeAccountDir,
+  openAccount,
+  serviceToken,
+  type DcuApp,
+  type OpenedAccount,
+} from './helpers';
+
+/**
+ * Bad input at volume: well over 10,000 generated malformed requests (bad JSON, wrong types,
+ * huge values, unicode, path tricks in every parameter, raw and encoded, wrong content types,
+ * missing and duplicated headers). Every answer is below 500 and, for 4xx, the JSON error
+ * shape; the DCU still answers /health; no file appears outside ACCOUNT_DIR, and the real
+ * accounts still add up.
+ */
+jest.setTimeout(120_000);
+
+const RUNS_PER_PROPERTY = Number(process.env.FUZZ_RUNS ?? 4_000);
+
+let folder: Awaited<ReturnType<typeof makeAccountDir>>;
+let app: DcuApp;
+let account: OpenedAccount;
+let student: { researcherId: string; key: string };
+let requests = 0;
+const statuses = new Map<number, number>();
+/** 4xx answers that are not the contract's `{ statusCode, error, message }` (one example per kind). */
+const badShapes = new Map<string, string>();
+
+beforeAll(async () => {
+  folder = await makeAccountDir();
+  app = await buildTestDcu(folder.accountDir);
+  account = await openAccount(app, { amountCents: 50_000_000 });
+  student = await addStudent(app, account);
+});
+
+afterAll(async () => {
+  await app.close();
+  await folder.cleanup();
+});
+
+// ---- building blocks -------------------------------------------------------------------
+
+const weirdText = fc.oneof(
+  fc.string({ maxLength: 40 }),
+  fc.string({ unit: 'grapheme', maxLength: 20 }),
+  fc.string({ unit: 'binary', maxLength: 20 }),
+  fc.constantFrom(
+    '',
+    ' ',
+    '\u0000',
+    '\uFEFF',
+    '\u202E',
+    'é',
+    'ｅ',
+    '😀',
+    '\uD800',
+    'null',
+    'undefined',
+    'NaN',
+    '-0',
+    '1e309',
+    '<script>alert(1)</script>',
+    "'; DROP TABLE accounts; --",
+    '${jndi:ldap://x}',
+    '%s%s%s%n',
+  ),
+  fc.integer({ min: 256, max: 20_000 }).map((length) => 'x'.repeat(length)),
+);
+
+/** Things that try to leave the account folder or to name a file in it. */
+function pathTricks(): fc.Arbitrary<string> {
+  const real = account.accountId;
+  return fc.constantFrom(
+    '..',
+    '.',
+    '...',
+    '../..',
+    '../../../../etc/passwd',
+    '..\\..\\windows\\win.ini',
+    '%2e%2e',
+    '%2e%2e%2f%2e%2e%2fetc%2fpasswd',
+    '%252e%252e%252f',
+    '..%2f..%2f..%2f',
+    '..%5c..%5c',
+    '%c0%ae%c0%ae%c0%af',
+    '%00',
+    `${real}%00`,
+    `${real}%00.json`,
+    `${real}.json`,
+    `${real}.ledger.jsonl`,
+    `${real}.lock`,
+    `.${real}`,
+    `${real}/..`,
+    `${real}/../${real}`,
+    `${real.toUpperCase()}`,
+    ` ${real}`,
+    `${real} `,
+    `${real}?x=1`,
+    `${real}#x`,
+    `${real};x`,
+    `${real}%2F..%2F..%2Fescape`,
+    `/tmp/${real}`,
+    '~',
+    '~root',
+    '$HOME',
+    'CON',
+    'aux.json',
+    'accounts',
+    '00000000-0000-0000-0000-000000000000',
+    'ffffffff-ffff-ffff-ffff-ffffffffffff',
+    'zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz',
+    `{${real}}`,
+    '*',
+    '?',
+    '%',
+    '%%',
+    '%zz',
+    '\u2215',
+    '\u2044..\u2044',
+  );
+}
+
+/** One path parameter: real or random ids, tricks, text; sent raw, encoded or double encoded. */
+function parameter(): fc.Arbitrary<string> {
+  const value = fc.oneof(
+    { weight: 3, arbitrary: fc.constant(account.accountId) },
+    { weight: 2, arbitrary: fc.uuid().map(String) },
+    { weight: 4, arbitrary: pathTricks() },
+    { weight: 3, arbitrary: weirdText },
+  );
+  return fc
+    .tuple(value, fc.constantFrom('raw', 'encoded', 'double', 'slashes'))
+    .map(([text, how]) => {
+      switch (how) {
+        case 'encoded':
+          return percentEncode(text);
+        case 'double':
+          return percentEncode(percentEncode(text));
+        case 'slashes':
+          return percentEncode(text).replace(/%2F/gi, '/');
+        default:
+          // As typed: only what cannot appear in a request line at all is encoded.
+          return percentEncode(text, /[\x21-\x7e]/).replace(/[?#]/g, (c) => percentEncode(c));
+      }
+    });
+}
+
+/** Percent-encodes the UTF-8 bytes of `text` (lone surrogates become U+FFFD) except `keep`. */
+function percentEncode(text: string, keep = /[A-Za-z0-9\-_.~]/): string {
+  let out = '';
+  for (const byte of Buffer.from(text, 'utf8')) {
+    const char = String.fromCharCode(byte);
+    out +=
+      byte < 0x80 && keep.test(char)
+        ? char
+        : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+function url(): fc.Arbitrary<string> {
+  const p = parameter();
+  const real = account.accountId;
+  const researcher = fc.oneof(fc.constant(student.researcherId), p);
+  const path = fc.oneof(
+    {
+      weight: 4,
+      arbitrary: fc.constantFrom(
+        `/accounts/${real}`,
+        `/accounts/${real}/withdrawals`,
+        `/accounts/${real}/transactions`,
+        `/accounts/${real}/researchers`,
+        '/accounts',
+      ),
+    },
+    {
+      weight: 5,
+      arbitrary: fc.oneof(
+        p.map((id) => `/accounts/${id}`),
+        p.map((id) => `/accounts/${id}/withdrawals`),
+        p.map((id) => `/accounts/${id}/transactions`),
+        p.map((id) => `/accounts/${id}/researchers`),
+        fc.tuple(p, researcher).map(([id, r]) => `/accounts/${id}/researchers/${r}`),
+        researcher.map((r) => `/accounts/${real}/researchers/${r}`),
+      ),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.oneof(
+        fc.constantFrom(
+          '/accounts/',
+          '//accounts',
+          '/accounts//withdrawals',
+          '/health/..',
+          '/%2e%2e/etc/passwd',
+          '/documentation/json',
+        ),
+        fc.array(p, { minLength: 1, maxLength: 4 }).map((segments) => `/${segments.join('/')}`),
+      ),
+    },
+  );
+  const query = fc.oneof(
+    { weight: 6, arbitrary: fc.constant('') },
+    {
+      weight: 1,
+      arbitrary: fc.oneof(
+        fc.constantFrom(
+          '?',
+          '?accountId=../../x',
+          '?__proto__[x]=1',
+          '?constructor[prototype][x]=1',
+        ),
+        p.map((text) => `?amountCents=${text}&amountCents=1`),
+      ),
+    },
+  );
+  return fc.tuple(path, query).map(([pathname, search]) => pathname + search);
+}
+
+function keyFor(): fc.Arbitrary<string> {
+  return fc.oneof(
+    fc.constant(account.ownerKey),
+    fc.constant(student.key),
+    fc.constant(serviceToken),
+    fc.constant('x'.repeat(43)),
+    weirdText.map((text) => text.replace(/[\r\n]/g, '')),
+  );
+}
+
+/** Header values a client can really send (no CR, LF or NUL). */
+const headerSafe = (text: string) =>
+  text.replace(/[\r\n\0]/g, '').replace(/[^\t\x20-\x7e\x80-\xff]/g, '?');
+
+function authorization(): fc.Arbitrary<string | string[] | undefined> {
+  return fc.oneof(
+    fc.constant(undefined),
+    keyFor().map((key) => `Bearer ${headerSafe(key)}`),
+    keyFor().map((key) => `bearer  ${headerSafe(key)}`),
+    keyFor().map((key) => `Basic ${Buffer.from(`${headerSafe(key)}:x`).toString('base64')}`),
+    fc.constantFrom('Bearer', 'Bearer ', 'Bearer\t', 'Token abc', ''),
+    fc
+      .tuple(keyFor(), keyFor())
+      .map(([a, b]) => [`Bearer ${headerSafe(a)}`, `Bearer ${headerSafe(b)}`]),
+  );
+}
+
+function idempotencyKey(): fc.Arbitrary<string | string[] | undefined> {
+  return fc.oneof(
+    fc.constant(undefined),
+    fc.uuid().map(String),
+    fc.constantFrom(
+      '',
+      ' ',
+      ' a',
+      'a ',
+      'a\tb',
+      'ключ',
+      '😀',
+      'k'.repeat(255),
+      'k'.repeat(256),
+      'k'.repeat(5_000),
+    ),
+    weirdText.map(headerSafe),
+    fc.tuple(fc.uuid(), fc.uuid()).map(([a, b]) => [String(a), String(b)]),
+  );
+}
+
+function contentType(): fc.Arbitrary<string | string[] | undefined> {
+  return fc.oneof(
+    { weight: 6, arbitrary: fc.constant('application/json') },
+    { weight: 1, arbitrary: fc.constant(undefined) },
+    {
+      weight: 3,
+      arbitrary: fc.constantFrom(
+        'application/json',
+        'application/json; charset=utf-8',
+        'application/json; charset=latin1',
+        'application/json; charset=utf-16',
+        'APPLICATION/JSON',
+        'application/json-patch+json',
+        'application/vnd.api+json',
+        'text/plain',
+        'text/html',
+        'application/x-www-form-urlencoded',
+        'multipart/form-data; boundary=x',
+        'application/octet-stream',
+        'application/xml',
+        '*/*',
+        '',
+        ';',
+        'application/json;;;',
+      ),
+    },
+    { weight: 1, arbitrary: fc.constant<string[]>(['application/json', 'text/plain']) },
+  );
+}
+
+const hugeNumbers = fc.constantFrom(
+  0,
+  -0,
+  -1,
+  1.5,
+  0.1,
+  1e12,
+  1e12 + 1,
+  2 ** 53,
+  2 ** 53 + 2,
+  Number.MAX_SAFE_INTEGER,
+  -Number.MAX_SAFE_INTEGER,
+  1e21,
+  1e300,
+  Number.MAX_VALUE,
+  Number.MIN_VALUE,
+);
+
+const amount = fc.oneof(
+  fc.integer({ min: 1, max: 5_000 }),
+  hugeNumbers,
+  fc.double({ noNaN: true, noDefaultInfinity: true }),
+  fc.constantFrom('100', '1e3', '0x10', ' 1', true, false, null, [], [1], {}, { value: 1 }),
+  weirdText,
+);
+
+function jsonBody(): fc.Arbitrary<unknown> {
+  return fc.oneof(
+    fc.record(
+      { amountCents: amount, note: fc.oneof(weirdText, fc.integer(), fc.constant(null)) },
+      { requiredKeys: [] },
+    ),
+    fc.record(
+      { amountCents: amount, extra: fc.jsonValue({ maxDepth: 2 }) },
+      { requiredKeys: ['amountCents'] },
+    ),
+    fc.record(
+      {
+        proposalId: fc.oneof(fc.uuid().map(String), pathTricks(), weirdText, fc.integer()),
+        title: fc.oneof(weirdText, fc.integer(), fc.constant(null)),
+        investigator: fc.oneof(weirdText, fc.constant(['a'])),
+        amountCents: amount,
+        durationDays: fc.oneof(
+          fc.integer({ min: -10, max: 5_000 }),
+          hugeNumbers,
+          fc.constant('30'),
+        ),
+      },
+      { requiredKeys: [] },
+    ),
+    fc.record(
+      {
+        name: fc.oneof(
+          weirdText,
+          fc.integer(),
+          fc.constant(null),
+          fc.array(weirdText, { maxLength: 3 }),
+        ),
+      },
+      { requiredKeys: [] },
+    ),
+    fc.jsonValue({ maxDepth: 3 }),
+  );
+}
+
+/** Text that is not quite JSON, or JSON that plays tricks. */
+const rawBody = fc.oneof(
+  fc.constantFrom(
+    '',
+    '{',
+    '}',
+    '{"amountCents":',
+    '{"amountCents":1,}',
+    "{'amountCents':1}",
+    '{"amountCents":1}{"amountCents":2}',
+    '{"amountCents":1,"amountCents":"1"}',
+    '{"amountCents":1,"amountCents":2}',
+    '{"__proto__":{"amountCents":1}}',
+    '{"amountCents":1,"__proto__":{"admin":true}}',
+    '{"constructor":{"prototype":{"amountCents":1}}}',
+    '{"amountCents":NaN}',
+    '{"amountCents":Infinity}',
+    '{"amountCents":-Infinity}',
+    '{"amountCents":1e999}',
+    `{"amountCents":${'9'.repeat(400)}}`,
+    `{"amountCents":0.${'0'.repeat(400)}1}`,
+    '{"amountCents":1.0}',
+    '{"amountCents":100e-2}',
+    '{"amountCents":0x10}',
+    '{"amountCents":"\\u0031"}',
+    '{"name":"\\ud800"}',
+    '{"name":"\\u0000"}',
+    'null',
+    'true',
+    '[]',
+    '"x"',
+    '1',
+    '\uFEFF{"amountCents":1}',
+    `${'['.repeat(5_000)}${']'.repeat(5_000)}`,
+    `${'{"a":'.repeat(2_000)}1${'}'.repeat(2_000)}`,
+  ),
+  fc.string({ maxLength: 200 }),
+  fc.string({ unit: 'binary', maxLength: 100 }),
+  fc.uint8Array({ maxLength: 200 }).map((bytes) => Buffer.from(bytes)),
+  fc
+    .integer({ min: 60_000, max: 70_000 })
+    .map((size) => `{"note":"${'n'.repeat(size)}","amountCents":1}`),
+);
+
+function request(): fc.Arbitrary<InjectOptions> {
+  return fc
+    .record({
+      method: fc.constantFrom(
+        'GET',
+        'POST',
+        'POST',
+        'POST',
+        'DELETE',
+        'PUT',
+        'PATCH',
+        'HEAD',
+        'OPTIONS',
+      ),
+      url: url(),
+      authorization: authorization(),
+      idempotencyKey: idempotencyKey(),
+      contentType: contentType(),
+      body: fc.oneof(
+        { weight: 3, arbitrary: jsonBody().map((value) => JSON.stringify(value) ?? '') },
+        { weight: 2, arbitrary: rawBody },
+        { weight: 1, arbitrary: fc.constant(undefined) },
+      ),
+      extraHeaders: fc.dictionary(
+        fc.constantFrom(
+          'x-forwarded-for',
+          'host',
+          'content-length',
+          'transfer-encoding',
+          'accept',
+          'x-http-method-override',
+          'cookie',
+        ),
+        fc.constantFrom(
+          '',
+          '0',
+          '-1',
+          '99999999',
+          'chunked',
+          'identity',
+          '../../',
+          '127.0.0.1, ::1',
+          'a=b; c',
+          '*/*',
+        ),
+        { maxKeys: 2 },
+      ),
+    })
+    .map(({ method, url, authorization, idempotencyKey, contentType, body, extraHeaders }) => {
+      const headers: Record<string, string | string[]> = {};
+      // A content-length that lies is the transport's business (the socket), not the app's.
+      for (const [name, value] of Object.entries(extraHeaders))
+        if (name !== 'content-length' && name !== 'transfer-encoding') headers[name] = value;
+      if (authorization !== undefined) headers.authorization = authorization;
+      if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey;
+      if (contentType !== undefined) headers['content-type'] = contentType;
+      return {
+        method: method as InjectOptions['method'],
+        url,
+        headers,
+        ...(body === undefined || method === 'GET' || method === 'HEAD' ? {} : { payload: body }),
+      };
+    });
+}
+
+async function send(options: InjectOptions): Promise<void> {
+  let response;
+  try {
+    response = await app.inject(options);
+  } catch (error) {
+    // light-my-request refuses some requests before they reach the server (an invalid URL).
+    if (
+      error instanceof Error &&
+      /Invalid URL|ERR_INVALID/i.test(`${error.message} ${(error as { code?: string }).code}`)
+    )
+      return;
+    throw error;
+  }
+  requests += 1;
+  statuses.set(response.statusCode, (statuses.get(response.statusCode) ?? 0) + 1);
+  if (response.statusCode >= 500) {
+    throw new Error(
+      `${options.method} ${options.url} answered ${response.statusCode}: ${response.body.slice(0, 500)}`,
+    );
+  }
+  if (response.statusCode >= 400 && options.method !== 'HEAD') {
+    let body:
+      { statusCode?: unknown; error?: unknown; message?: unknown; code?: unknown } | undefined;
+    try {
+      body = response.json();
+    } catch {
+      body = undefined;
+    }
+    const fine =
+      body !== undefined &&
+      body.statusCode === response.statusCode &&
+      typeof body.error === 'string' &&
+      typeof body.message === 'string' &&
+      body.message.length > 0;
+    if (!fine) {
+      const kind = `${response.statusCode} ${typeof body?.code === 'string' ? body.code : ''}`;
+      if (!badShapes.has(kind))
+        badShapes.set(kind, `${options.method} ${options.url} -> ${response.body.slice(0, 200)}`);
+    }
+  }
+}
+
+describe('the DCU under generated malformed requests', () => {
+  it('answers a malformed percent-encoding in the path with the JSON error shape', async () => {
+    for (const url of [
+      '/accounts/%zz',
+      '/accounts/%',
+      `/accounts/${account.accountId}%/transactions`,
+      '/%E0%A4%A',
+    ]) {
+      const response = await app.inject({ url, headers: bearer(account.ownerKey) });
+      expect({ url, statusCode: response.statusCode, body: response.json() }).toEqual({
+        url,
+        statusCode: 400,
+        body: expect.objectContaining({
+          statusCode: 400,
+          error: 'Bad Request',
+          message: expect.any(String),
+        }),
+      });
+    }
+  });
+
+  it('never answers 5xx to any generated request', async () => {
+    await fc.assert(fc.asyncProperty(request(), send), { numRuns: RUNS_PER_PROPERTY });
+  });
+
+  it('never answers 5xx to generated withdrawals with real keys and bad bodies or headers', async () => {
+    const withdrawal = fc
+      .record({
+        key: fc.constantFrom(account.ownerKey, student.key),
+        idempotencyKey: idempotencyKey(),
+        contentType: contentType(),
+        body: fc.oneof(
+          jsonBody().map((value) => JSON.stringify(value) ?? ''),
+          rawBody,
+        ),
+      })
+      .map(({ key, idempotencyKey, contentType, body }) => {
+        const headers: Record<string, string | string[]> = { ...bearer(key) };
+        if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey;
+        if (contentType !== undefined) headers['content-type'] = contentType;
+        return {
+          method: 'POST' as const,
+          url: `/accounts/${account.accountId}/withdrawals`,
+          headers,
+          payload: body,
+        };
+      });
+    await fc.assert(fc.asyncProperty(withdrawal, send), { numRuns: RUNS_PER_PROPERTY });
+  });
+
+  it('never answers 5xx to generated path tricks in every parameter, with the owner key', async () => {
+    const tricked = fc
+      .record({
+        method: fc.constantFrom('GET', 'POST', 'DELETE'),
+        url: url(),
+        key: fc.constantFrom(account.ownerKey, serviceToken),
+        idempotencyKey: fc.oneof(fc.constant(randomUUID()), fc.uuid().map(String)),
+        body: jsonBody().map((value) => JSON.stringify(value) ?? ''),
+      })
+      .map(({ method, url, key, idempotencyKey, body }) => ({
+        method: method as InjectOptions['method'],
+        url,
+        headers: {
+          ...bearer(key),
+          'idempotency-key': idempotencyKey,
+          'content-type': 'application/json',
+        },
+        ...(method === 'GET' ? {} : { payload: body }),
+      }));
+    await fc.assert(fc.asyncProperty(tricked, send), { numRuns: RUNS_PER_PROPERTY });
+  });
+
+  it('has answered at least 10,000 of them, still answers /health, and kept every file in ACCOUNT_DIR', async () => {
+    console.log(
+      `DCU fuzz: ${requests} requests, statuses ${JSON.stringify(Object.fromEntries([...statuses].sort()))}`,
+    );
+    expect(requests).toBeGreaterThanOrEqual(Math.min(10_000, 3 * RUNS_PER_PROPERTY * 0.9));
+    // Every 4xx is the contract's JSON error (API.md: `{ statusCode, error, message }`).
+    expect(Object.fromEntries(badShapes)).toEqual({});
+    const health = await app.inject({ url: '/health' });
+    expect(health.statusCode).toBe(200);
+
+    // Nothing outside the account folder; inside it only accounts' files.
+    expect(await readdir(folder.root)).toEqual(['accounts']);
+    const inside = await filesUnder(folder.accountDir);
+    const uuid = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+    const allowed = new RegExp(`^(${uuid}\\.ledger\\.jsonl|${uuid}\\.json|${uuid}\\.lock)$`);
+    expect(inside.filter((name) => !allowed.test(name))).toEqual([]);
+
+    // The real account still adds up after whatever the fuzzer managed to withdraw.
+    const view = (
+      await app.inject({ url: `/accounts/${account.accountId}`, headers: bearer(account.ownerKey) })
+    ).json();
+    const { transactions } = (
+      await app.inject({
+        url: `/accounts/${account.accountId}/transactions`,
+        headers: bearer(account.ownerKey),
+      })
+    ).json<{ transactions: { type: string; amountCents: number }[] }>();
+    const withdrawn = transactions
+      .filter((t) => t.type === 'withdrawal')
+      .reduce((sum, t) => sum + t.amountCents, 0);
+    expect(view.balanceCents).toBeGreaterThanOrEqual(0);
+    expect(view.balanceCents).toBe(view.initialCents - withdrawn);
+  });
+});
