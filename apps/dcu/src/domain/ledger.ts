@@ -62,6 +62,8 @@ export interface AccountState {
   initialCents: number;
   balanceCents: number;
   durationDays: number;
+  /** The length of a day when the account was opened; its days keep that length. */
+  dayMs: number;
   createdAtMs: number;
   expiresAtMs: number;
   /** Current researchers in the order they joined; removed ones are gone. */
@@ -85,6 +87,7 @@ export function stateFromOpened(record: OpenedRecord): AccountState {
     initialCents: record.initialCents,
     balanceCents: record.initialCents,
     durationDays: record.durationDays,
+    dayMs: record.dayMs,
     createdAtMs: Date.parse(record.createdAt),
     expiresAtMs: Date.parse(record.expiresAt),
     researchers: new Map([[owner.researcherId, owner]]),

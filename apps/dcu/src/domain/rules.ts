@@ -2,9 +2,9 @@ import type { AccountStatus, AccountView } from '@grantline/contracts';
 import type { AccountState } from './ledger';
 
 /** Whole days left, counted up: any part of a day still open counts as one. */
-export function daysRemaining(state: AccountState, nowMs: number, dayMs: number): number {
+export function daysRemaining(state: AccountState, nowMs: number): number {
   const leftMs = state.expiresAtMs - nowMs;
-  return leftMs <= 0 ? 0 : Math.ceil(leftMs / dayMs);
+  return leftMs <= 0 ? 0 : Math.ceil(leftMs / state.dayMs);
 }
 
 export function isExpired(state: Pick<AccountState, 'expiresAtMs'>, nowMs: number): boolean {
@@ -35,7 +35,7 @@ export function expiresAtMs(createdAtMs: number, durationDays: number, dayMs: nu
   return createdAtMs + durationDays * dayMs;
 }
 
-export function accountView(state: AccountState, nowMs: number, dayMs: number): AccountView {
+export function accountView(state: AccountState, nowMs: number): AccountView {
   return {
     accountId: state.accountId,
     title: state.title,
@@ -44,7 +44,7 @@ export function accountView(state: AccountState, nowMs: number, dayMs: number): 
     initialCents: state.initialCents,
     balanceCents: state.balanceCents,
     durationDays: state.durationDays,
-    daysRemaining: daysRemaining(state, nowMs, dayMs),
+    daysRemaining: daysRemaining(state, nowMs),
     createdAt: new Date(state.createdAtMs).toISOString(),
     expiresAt: new Date(state.expiresAtMs).toISOString(),
     status: accountStatus(state, nowMs),

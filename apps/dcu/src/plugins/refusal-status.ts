@@ -11,6 +11,7 @@ const STATUS_BY_REASON: Record<AccountRefusal['reason'], number> = {
   'researcher-removed': 409,
   'owner-not-removable': 409,
   'researcher-not-found': 404,
+  'key-revoked': 401,
 };
 
 /** Storage that cannot take a write right now: the client may retry with the same key. */

@@ -59,7 +59,8 @@ export class AccountRefusal extends Error {
       | 'too-many-researchers'
       | 'researcher-removed'
       | 'owner-not-removable'
-      | 'researcher-not-found',
+      | 'researcher-not-found'
+      | 'key-revoked',
     message: string,
   ) {
     super(message);
@@ -181,12 +182,9 @@ export class AccountStore {
   async authenticate(accountId: string, key: string): Promise<{ entry: AccountEntry; member: Member } | undefined> {
     const entry = await this.entry(accountId);
     if (!entry) return undefined;
-    let researcherId = entry.keys.researcherFor(key);
-    if (researcherId === undefined && (await this.ledgerGrew(entry))) {
-      // Another instance may have added this student a moment ago.
-      await entry.mutex.runExclusive(() => this.catchUp(entry, false));
-      researcherId = entry.keys.researcherFor(key);
-    }
+    // Another instance may have added or removed this researcher a moment ago.
+    if (await this.ledgerGrew(entry)) await entry.mutex.runExclusive(() => this.catchUp(entry, false));
+    const researcherId = entry.keys.researcherFor(key);
     const member = researcherId === undefined ? undefined : entry.state.researchers.get(researcherId);
     return member ? { entry, member } : undefined;
   }
@@ -198,7 +196,7 @@ export class AccountStore {
   async view(accountId: string): Promise<AccountView> {
     const entry = await this.requireEntry(accountId);
     if (await this.ledgerGrew(entry)) await entry.mutex.runExclusive(() => this.catchUp(entry, false));
-    return accountView(entry.state, this.now(), this.options.dayMs);
+    return accountView(entry.state, this.now());
   }
 
   async addResearcher(
@@ -507,6 +505,11 @@ export class AccountStore {
     const fresh: WithdrawalRecord[] = [];
     let balanceCents = entry.state.balanceCents;
     for (const { request } of batch) {
+      if (!entry.state.researchers.has(request.researcherId)) {
+        // Removed after the key was checked, while this withdrawal waited for its turn.
+        outcomes.push(new AccountRefusal('key-revoked', 'This key was revoked; it opens nothing any more.'));
+        continue;
+      }
       const earlier = inBatch.get(request.idempotencyKey) ?? (await this.findByKey(entry, request.idempotencyKey));
       if (earlier) {
         outcomes.push(
@@ -583,7 +586,7 @@ export class AccountStore {
    * the ledger by a second; it is never needed to recover.
    */
   private async writeSnapshot(entry: AccountEntry): Promise<void> {
-    const view = accountView(entry.state, this.now(), this.options.dayMs);
+    const view = accountView(entry.state, this.now());
     const snapshot = {
       ...view,
       proposalId: entry.state.proposalId,
