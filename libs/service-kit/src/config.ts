@@ -25,9 +25,11 @@ export function loadConfig<T extends TObject>(
     const problems = errors.map((error) => {
       const variable = error.path.replace(/^\//, '') || '(config)';
       const missing = picked[variable] === undefined && (schema.required ?? []).includes(variable);
-      return missing
-        ? `${variable} is required but not set`
-        : `${variable}=${JSON.stringify(String(picked[variable] ?? ''))}: ${error.message}`;
+      if (missing) return `${variable} is required but not set`;
+      // A secret's value never reaches a log, not even a wrong one.
+      const secret = (schema.properties[variable] as { writeOnly?: boolean } | undefined)?.writeOnly === true;
+      const shown = secret ? '(secret, not shown)' : JSON.stringify(String(picked[variable] ?? ''));
+      return `${variable}=${shown}: ${error.message}`;
     });
     throw new ConfigError(`invalid configuration: ${[...new Set(problems)].join('; ')}`);
   }
@@ -49,7 +51,7 @@ export function serviceConfigProperties(defaultPort: number) {
 }
 
 export const Secret = (description: string) =>
-  Type.String({ minLength: 16, description: `${description} (at least 16 characters)` });
+  Type.String({ minLength: 16, writeOnly: true, description: `${description} (at least 16 characters)` });
 
 export const RegistryUrl = Type.String({
   pattern: '^https?://',
