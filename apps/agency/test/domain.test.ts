@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { formatEuro, fundingDecision, PROPOSAL_ID_NAMESPACE, proposalIdFor } from '../src/domain/proposal';
-import { uuidV5 } from '../src/domain/uuid-v5';
+import { uuidV5 } from '@grantline/service-kit';
 
 const DNS_NAMESPACE = '6ba7b810-9dad-11d1-80b4-00c04fd430c8';
 const V5 = /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;

@@ -6,3 +6,4 @@ export * from './bearer';
 export * from './health';
 export * from './registered';
 export * from './openapi';
+export * from './uuid-v5';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { MAX_GRANT_CENTS, MIN_GRANT_CENTS } from '@grantline/contracts';
-import { uuidV5 } from './uuid-v5';
+import { uuidV5 } from '@grantline/service-kit';
 
 /**
  * The namespace of proposal ids derived from an Idempotency-Key. Fixed forever: changing it

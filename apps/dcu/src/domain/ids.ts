@@ -1,19 +1,4 @@
-import { createHash } from 'node:crypto';
-
-/**
- * A name-based UUID (RFC 9562, version 5): the same namespace and name always give the same
- * id. The DCU uses it so that opening an account, or adding a student, can be repeated
- * safely: the repeat computes the id of what the first attempt made.
- */
-export function uuidV5(name: string, namespace: string): string {
-  const namespaceBytes = Buffer.from(namespace.replace(/-/g, ''), 'hex');
-  if (namespaceBytes.length !== 16) throw new Error(`namespace is not a UUID: ${namespace}`);
-  const hash = createHash('sha1').update(namespaceBytes).update(name, 'utf8').digest();
-  hash[6] = (hash[6]! & 0x0f) | 0x50;
-  hash[8] = (hash[8]! & 0x3f) | 0x80;
-  const hex = hash.subarray(0, 16).toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
+import { uuidV5 } from '@grantline/service-kit';
 
 /** Namespace of account ids: accountId = uuidV5(proposalId, ACCOUNT_NAMESPACE). */
 export const ACCOUNT_NAMESPACE = '1b4e28ba-2fa1-4d3b-a3f5-8d7a0c2e6f10';
