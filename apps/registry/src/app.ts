@@ -1,5 +1,6 @@
-import { createServer, healthRoute, type ServerOptions } from '@grantline/service-kit';
+import { createServer, healthRoute, registerOpenApi, type ServerOptions } from '@grantline/service-kit';
 import instanceTable from './plugins/instance-table';
+import { dashboardRoutes } from './routes/dashboard';
 import { membershipRoutes } from './routes/membership';
 import { servicesRoutes } from './routes/services';
 
@@ -14,6 +15,14 @@ export interface RegistryAppOptions extends ServerOptions {
 /** Builds the registry without listening, so tests can `inject`. */
 export async function buildRegistryApp(options: RegistryAppOptions) {
   const app = createServer(options);
+  // First, so every route after it is in /openapi.json.
+  await registerOpenApi(app, {
+    title: 'Grantline registry',
+    description:
+      'Where services find each other: instances register, heartbeat and unregister (with the ' +
+      'registry token); anyone may list the live instances of a type. The live dashboard is at `/`.',
+    bearerSchemes: { registryToken: 'REGISTRY_TOKEN, the secret a service shows to register.' },
+  });
   await app.register(instanceTable, {
     heartbeatIntervalMs: options.heartbeatIntervalMs,
     ttlMs: options.ttlMs ?? 3 * options.heartbeatIntervalMs,
@@ -22,5 +31,6 @@ export async function buildRegistryApp(options: RegistryAppOptions) {
   await app.register(healthRoute);
   await app.register(servicesRoutes);
   await app.register(membershipRoutes, { registryToken: options.registryToken });
+  await app.register(dashboardRoutes);
   return app;
 }

@@ -162,7 +162,7 @@ describe('registry routes', () => {
       expect(await listedIds(app, 'dcu')).toEqual([id]);
     });
 
-    it.each(['/services', '/services/dcu', '/health'])(
+    it.each(['/services', '/services/dcu', '/health', '/', '/dashboard/state', '/openapi.json'])(
       'answers GET %s without a token',
       async (path) => {
         const response = await app.inject({ method: 'GET', url: path });

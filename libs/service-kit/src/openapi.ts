@@ -1,6 +1,7 @@
 /// <reference types="@fastify/swagger" preserve="true" />
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import type { TSchema } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 
 export interface OpenApiOptions {
@@ -31,4 +32,17 @@ export async function registerOpenApi(app: FastifyInstance, options: OpenApiOpti
   });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+}
+
+/**
+ * The same response schema with a description, which the document shows for that status
+ * (instead of "Default Response"); the shared contract schema is left untouched.
+ */
+export function describedResponse<T extends TSchema>(schema: T, description: string): T {
+  return { ...schema, description };
+}
+
+/** A response that is an HTML page rather than JSON, for routes that serve one. */
+export function htmlResponse(description: string) {
+  return { description, content: { 'text/html': { schema: { type: 'string' as const } } } };
 }

@@ -9,6 +9,7 @@ export const dashboardPage = /* html */ `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Grantline registry</title>
+<link rel="icon" href="data:,">
 <style>
   :root {
     color-scheme: light dark;
@@ -27,6 +28,7 @@ export const dashboardPage = /* html */ `<!doctype html>
   header, main, footer { max-width: 72rem; margin: 0 auto; padding: 1rem 1.25rem; }
   header { display: flex; flex-wrap: wrap; gap: .5rem 1.5rem; align-items: baseline; }
   h1 { font-size: 1.5rem; margin: 0; }
+  header .meta { margin: 0; flex-basis: 100%; }
   h2 { font-size: 1.15rem; margin: 0 0 .5rem; display: flex; gap: .6rem; align-items: baseline; }
   .meta { color: var(--muted); font-size: .95rem; }
   .count { font-weight: 600; color: var(--muted); font-size: .95rem; }
@@ -39,9 +41,13 @@ export const dashboardPage = /* html */ `<!doctype html>
   a { color: var(--accent); }
   a:focus-visible, button:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
   .badge { display: inline-block; padding: .05rem .5rem; border-radius: 1rem; font-size: .85rem; font-weight: 600; }
-  .badge.ok { color: var(--ok); background: var(--ok-bg); }
+  .badge.live { color: var(--ok); background: var(--ok-bg); }
   .badge.late { color: var(--late); background: var(--late-bg); }
   .empty { color: var(--muted); margin: 0; }
+  .visually-hidden { position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0; overflow: hidden;
+                     clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
+  caption { text-align: left; }
+  main[data-stale="true"] section { opacity: .6; }
   #status[data-state="error"] { color: var(--late); font-weight: 600; }
   @media (max-width: 40rem) {
     thead { display: none; }
@@ -54,20 +60,29 @@ export const dashboardPage = /* html */ `<!doctype html>
 <body>
 <header>
   <h1>Grantline registry</h1>
-  <p class="meta">Live service instances. Heartbeat every <span id="interval">–</span>,
-    an instance is dropped after <span id="ttl">–</span> of silence.</p>
-  <p class="meta" id="status" role="status" aria-live="polite">Loading…</p>
+  <p class="meta">Live service instances. Heartbeat every <span id="interval">–</span>;
+    an instance is marked late after <span id="late-after">–</span> and dropped after
+    <span id="ttl">–</span> of silence.</p>
+  <p class="meta" id="status" data-state="loading">Loading…</p>
 </header>
-<main id="services" aria-live="polite" aria-busy="true"></main>
+<main id="services" aria-busy="true" aria-describedby="status"></main>
+<div id="announcer" class="visually-hidden" role="status" aria-live="polite"></div>
 <footer class="meta">
   <a href="/docs">API documentation</a> · <a href="/openapi.json">OpenAPI document</a> ·
   <a href="/services">/services as JSON</a>
 </footer>
 <script>
 (() => {
+  // Updates the page in place, keyed by type and instance id: keyboard focus and text
+  // selection survive each poll, and screen readers hear only what changed.
   const main = document.getElementById('services');
   const statusLine = document.getElementById('status');
+  const announcer = document.getElementById('announcer');
+  const sections = new Map(); // type -> { section, count, body, rows: Map(id -> row parts) }
   let delayMs = 1000;
+  let firstRender = true;
+  let empty = null;
+  let reachable = true;
 
   const seconds = (ms) => ms < 1000 ? ms + ' ms' : (ms / 1000).toFixed(ms < 10000 ? 1 : 0) + ' s';
   const age = (ms) => {
@@ -77,72 +92,130 @@ export const dashboardPage = /* html */ `<!doctype html>
     if (m < 60) return m + ' min ' + (s % 60) + ' s';
     return Math.floor(m / 60) + ' h ' + (m % 60) + ' min';
   };
-  const cell = (row, label, text, className) => {
+  const announce = (message) => { announcer.textContent = message; };
+  const setText = (node, text) => { if (node.textContent !== text) node.textContent = text; };
+
+  function cell(row, label, className) {
     const td = row.insertCell();
     td.dataset.label = label;
     if (className) td.className = className;
-    if (text instanceof Node) td.append(text); else td.textContent = text;
     return td;
-  };
+  }
+
+  function createSection(type) {
+    const section = document.createElement('section');
+    section.dataset.type = type;
+    section.setAttribute('aria-labelledby', 'type-' + type);
+    const heading = document.createElement('h2');
+    heading.id = 'type-' + type;
+    heading.textContent = type;
+    const count = document.createElement('span');
+    count.className = 'count';
+    heading.append(' ', count);
+    const table = document.createElement('table');
+    const caption = table.createCaption();
+    caption.className = 'visually-hidden';
+    caption.textContent = 'Instances of ' + type;
+    const head = table.createTHead().insertRow();
+    for (const title of ['Instance', 'URL', 'Up for', 'Last heartbeat', 'State']) {
+      const th = document.createElement('th');
+      th.scope = 'col';
+      th.textContent = title;
+      head.append(th);
+    }
+    section.append(heading, table);
+    return { section, count, body: table.createTBody(), rows: new Map() };
+  }
+
+  function createRow(entry, instance) {
+    const row = entry.body.insertRow();
+    row.dataset.instanceId = instance.id;
+    row.dataset.url = instance.url;
+    const idCell = cell(row, 'Instance');
+    const code = document.createElement('code');
+    code.textContent = instance.id.slice(0, 8);
+    code.title = instance.id;
+    idCell.append(code);
+    const link = document.createElement('a');
+    link.href = instance.url + '/health';
+    link.textContent = instance.url;
+    cell(row, 'URL', 'url').append(link);
+    const up = cell(row, 'Up for', 'up');
+    const heard = cell(row, 'Last heartbeat', 'heard');
+    const stateCell = cell(row, 'State', 'state');
+    const badge = document.createElement('span');
+    stateCell.append(badge);
+    return { row, up, heard, stateCell, badge };
+  }
 
   function render(state) {
-    document.getElementById('interval').textContent = seconds(state.heartbeatIntervalMs);
-    document.getElementById('ttl').textContent = seconds(state.ttlMs);
+    setText(document.getElementById('interval'), seconds(state.heartbeatIntervalMs));
+    setText(document.getElementById('late-after'), seconds(Math.round(state.heartbeatIntervalMs * 1.5)));
+    setText(document.getElementById('ttl'), seconds(state.ttlMs));
+    const changes = [];
     const types = Object.keys(state.services).sort();
-    const sections = types.map((type) => {
+
+    for (const [type, entry] of sections) {
+      if (types.includes(type)) continue;
+      entry.section.remove();
+      sections.delete(type);
+      changes.push('no ' + type + ' instance is left');
+    }
+    let previous = null;
+    for (const type of types) {
       const instances = state.services[type];
-      const section = document.createElement('section');
-      section.setAttribute('aria-labelledby', 'type-' + type);
-      section.dataset.type = type;
-      const heading = document.createElement('h2');
-      heading.id = 'type-' + type;
-      heading.textContent = type;
-      const count = document.createElement('span');
-      count.className = 'count';
-      count.textContent = instances.length + (instances.length === 1 ? ' instance' : ' instances');
-      heading.append(count);
-      const table = document.createElement('table');
-      const caption = table.createCaption();
-      caption.className = 'meta';
-      caption.textContent = 'Instances of ' + type;
-      caption.style.textAlign = 'left';
-      const head = table.createTHead().insertRow();
-      for (const title of ['Instance', 'URL', 'Up for', 'Last heartbeat', 'State']) {
-        const th = document.createElement('th');
-        th.scope = 'col';
-        th.textContent = title;
-        head.append(th);
+      let entry = sections.get(type);
+      if (!entry) {
+        entry = createSection(type);
+        sections.set(type, entry);
       }
-      const body = table.createTBody();
+      // Keep sections in alphabetical order without moving ones already in place.
+      const expectedNext = previous ? previous.nextSibling : main.firstChild;
+      if (expectedNext !== entry.section) main.insertBefore(entry.section, expectedNext);
+      previous = entry.section;
+      setText(entry.count, instances.length + (instances.length === 1 ? ' instance' : ' instances'));
+
+      const ids = new Set(instances.map((instance) => instance.id));
+      for (const [id, parts] of entry.rows) {
+        if (ids.has(id)) continue;
+        parts.row.remove();
+        entry.rows.delete(id);
+        changes.push(type + ' instance ' + parts.row.dataset.url + ' left');
+      }
       for (const instance of instances) {
-        const row = body.insertRow();
-        row.dataset.instanceId = instance.id;
-        row.dataset.url = instance.url;
-        const silentMs = state.now - Date.parse(instance.lastHeartbeatAt);
+        let parts = entry.rows.get(instance.id);
+        if (!parts) {
+          parts = createRow(entry, instance);
+          entry.rows.set(instance.id, parts);
+          changes.push(type + ' instance ' + instance.url + ' joined');
+        }
+        const silentMs = Math.max(0, state.now - Date.parse(instance.lastHeartbeatAt));
         const late = silentMs > state.heartbeatIntervalMs * 1.5;
-        cell(row, 'Instance', instance.id.slice(0, 8)).title = instance.id;
-        const link = document.createElement('a');
-        link.href = instance.url + '/health';
-        link.textContent = instance.url;
-        cell(row, 'URL', link, 'url');
-        cell(row, 'Up for', age(state.now - Date.parse(instance.registeredAt)));
-        cell(row, 'Last heartbeat', seconds(Math.max(0, silentMs)) + ' ago');
-        const badge = document.createElement('span');
-        badge.className = 'badge ' + (late ? 'late' : 'ok');
-        badge.textContent = late ? 'late' : 'live';
-        cell(row, 'State', badge).dataset.state = late ? 'late' : 'live';
+        setText(parts.up, age(state.now - Date.parse(instance.registeredAt)));
+        setText(parts.heard, seconds(silentMs) + ' ago');
+        const mark = late ? 'late' : 'live';
+        if (parts.stateCell.dataset.state !== mark) {
+          if (parts.stateCell.dataset.state) changes.push(type + ' instance ' + instance.url + ' is ' + mark);
+          parts.stateCell.dataset.state = mark;
+          parts.row.dataset.state = mark;
+          parts.badge.className = 'badge ' + mark;
+          parts.badge.textContent = late ? 'late' : 'live';
+        }
       }
-      section.append(heading, table);
-      return section;
-    });
-    if (sections.length === 0) {
-      const empty = document.createElement('p');
+    }
+
+    if (types.length === 0 && !empty) {
+      empty = document.createElement('p');
       empty.className = 'empty';
       empty.textContent = 'No service is registered right now.';
-      sections.push(empty);
+      main.append(empty);
+    } else if (types.length > 0 && empty) {
+      empty.remove();
+      empty = null;
     }
-    main.replaceChildren(...sections);
     main.setAttribute('aria-busy', 'false');
+    if (!firstRender && changes.length > 0) announce(changes.join('; ') + '.');
+    firstRender = false;
   }
 
   async function poll() {
@@ -152,9 +225,15 @@ export const dashboardPage = /* html */ `<!doctype html>
       const state = await response.json();
       delayMs = state.heartbeatIntervalMs;
       render(state);
+      if (!reachable) announce('The registry answers again.');
+      reachable = true;
+      main.dataset.stale = 'false';
       statusLine.dataset.state = 'ok';
-      statusLine.textContent = 'Updated ' + new Date(state.now).toLocaleTimeString();
+      statusLine.textContent = 'Updated ' + new Date(state.now).toLocaleTimeString() + '.';
     } catch (error) {
+      if (reachable) announce('Cannot reach the registry; the list may be out of date.');
+      reachable = false;
+      main.dataset.stale = 'true';
       statusLine.dataset.state = 'error';
       statusLine.textContent = 'Cannot reach the registry (' + error.message + '); retrying…';
     } finally {

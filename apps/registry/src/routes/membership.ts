@@ -6,7 +6,7 @@ import {
   RegisterRequest,
   RegisterResponse,
 } from '@grantline/contracts';
-import { HttpError } from '@grantline/service-kit';
+import { describedResponse, HttpError } from '@grantline/service-kit';
 import { Type } from '@sinclair/typebox';
 import { requireRegistryToken } from '../plugins/registry-auth';
 
@@ -21,7 +21,14 @@ export const membershipRoutes: FastifyPluginAsyncTypebox<MembershipRoutesOptions
 ) => {
   // onRequest, before validation: without the token a caller learns nothing, not even a 400.
   app.addHook('onRequest', requireRegistryToken(options.registryToken));
-  const errors = { 400: ErrorResponse, 401: ErrorResponse };
+  const errors = {
+    400: describedResponse(ErrorResponse, 'The body does not match the schema (a bad `type`, `id` or `url`, or an unknown field).'),
+    401: describedResponse(ErrorResponse, 'The registry token is missing or wrong.'),
+  };
+  const unknownId = describedResponse(
+    ErrorResponse,
+    'The registry does not know this id (it expired, was replaced, or the registry restarted): register again.',
+  );
   const security = [{ registryToken: [] }];
 
   app.post(
@@ -33,7 +40,13 @@ export const membershipRoutes: FastifyPluginAsyncTypebox<MembershipRoutesOptions
         security,
         headers: BearerHeaders,
         body: RegisterRequest,
-        response: { 201: RegisterResponse, ...errors },
+        response: {
+          201: describedResponse(
+            RegisterResponse,
+            'Registered (replacing an entry with the same type and url): heartbeat with this id every `heartbeatIntervalMs`.',
+          ),
+          ...errors,
+        },
       },
     },
     async (request, reply) => {
@@ -55,10 +68,15 @@ export const membershipRoutes: FastifyPluginAsyncTypebox<MembershipRoutesOptions
       schema: {
         tags: ['registry'],
         summary: 'Keep an instance listed',
+        description: 'An instance not heard from for `ttlMs` is no longer listed.',
         security,
         headers: BearerHeaders,
         body: InstanceIdRequest,
-        response: { 204: Type.Null(), 404: ErrorResponse, ...errors },
+        response: {
+          204: Type.Null({ description: 'Heartbeat recorded.' }),
+          404: unknownId,
+          ...errors,
+        },
       },
     },
     async (request, reply) => {
@@ -73,10 +91,15 @@ export const membershipRoutes: FastifyPluginAsyncTypebox<MembershipRoutesOptions
       schema: {
         tags: ['registry'],
         summary: 'Remove an instance at once',
+        description: 'What a service does on graceful shutdown, so clients stop picking it.',
         security,
         headers: BearerHeaders,
         body: InstanceIdRequest,
-        response: { 204: Type.Null(), 404: ErrorResponse, ...errors },
+        response: {
+          204: Type.Null({ description: 'Unregistered.' }),
+          404: describedResponse(ErrorResponse, 'The registry does not know this id.'),
+          ...errors,
+        },
       },
     },
     async (request, reply) => {

@@ -5,6 +5,7 @@ import {
   ServiceListResponse,
   ServiceTypeParams,
 } from '@grantline/contracts';
+import { describedResponse } from '@grantline/service-kit';
 import { toServiceInstance } from '../domain/instance-table';
 
 /** Discovery: open to anyone, live instances only. */
@@ -15,8 +16,12 @@ export const servicesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['registry'],
         summary: 'Live instances of one service type',
+        description: 'Live instances only; an unknown type has an empty list.',
         params: ServiceTypeParams,
-        response: { 200: ServiceListResponse, 400: ErrorResponse },
+        response: {
+          200: describedResponse(ServiceListResponse, 'The live instances of the type (perhaps none).'),
+          400: describedResponse(ErrorResponse, '`type` does not match `^[a-z][a-z0-9-]{0,62}$`.'),
+        },
       },
     },
     async (request) => ({
@@ -31,7 +36,7 @@ export const servicesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['registry'],
         summary: 'Live instances of every service type',
-        response: { 200: AllServicesResponse },
+        response: { 200: describedResponse(AllServicesResponse, 'Live instances by service type.') },
       },
     },
     async () => {

@@ -1,0 +1,159 @@
+/**
+ * End to end in a real browser: the registry and three heartbeating instances run as real
+ * processes; headless Chromium (Debian's `chromium`, driven by playwright-core) watches the
+ * dashboard while one instance is SIGKILLed. Needs `npm run build` and /usr/bin/chromium
+ * (or CHROMIUM_PATH). Screenshots go to the temp dir, or to docs/ with UPDATE_SCREENSHOTS=1.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { registryMain, repoRoot, requireBuilt, startNode, stopProcess, type Started } from './process';
+
+const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const instanceScript = path.join(__dirname, 'fixtures/heartbeating-instance.js');
+const screenshotDir =
+  process.env.UPDATE_SCREENSHOTS === '1' ? path.join(repoRoot, 'docs') : path.join(os.tmpdir(), 'grantline-screenshots');
+
+// Heartbeat every 400 ms; late after 600 ms of silence; dropped after 2 s.
+const heartbeatIntervalMs = 400;
+const ttlMs = 2_000;
+const registryToken = 'browser-test-registry-token';
+
+jest.setTimeout(60_000);
+
+describe('registry dashboard in Chromium', () => {
+  const processes: ChildProcess[] = [];
+  let registry: Started;
+  let browser: Browser | undefined;
+
+  async function startInstance(type: string): Promise<Started> {
+    const started = await startNode(instanceScript, type, {
+      REGISTRY_URL: registry.url,
+      REGISTRY_TOKEN: registryToken,
+      SERVICE_TYPE: type,
+    });
+    processes.push(started.child);
+    return started;
+  }
+
+  function row(page: Page, url: string) {
+    return page.locator(`tr[data-url="${url}"]`);
+  }
+
+  beforeAll(async () => {
+    requireBuilt(registryMain);
+    requireBuilt(path.join(repoRoot, 'libs/registry-client/dist/index.js'));
+    if (!existsSync(chromiumPath)) {
+      throw new Error(`no Chromium at ${chromiumPath}: apt-get install -y chromium, or set CHROMIUM_PATH`);
+    }
+    registry = await startNode(registryMain, 'registry', {
+      PORT: '0',
+      REGISTRY_TOKEN: registryToken,
+      HEARTBEAT_INTERVAL_MS: String(heartbeatIntervalMs),
+      TTL_MS: String(ttlMs),
+    });
+    processes.push(registry.child);
+    browser = await chromium.launch({
+      executablePath: chromiumPath,
+      headless: true,
+      timeout: 30_000,
+      // Root in CI containers has no user namespaces for the sandbox; the page is our own.
+      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await Promise.all(processes.map((child) => stopProcess(child, 'SIGKILL')));
+  });
+
+  it('shows both instances live, marks a SIGKILLed one late, and drops it within the TTL', async () => {
+    const agency = await startInstance('agency');
+    const dcuA = await startInstance('dcu');
+    const dcuB = await startInstance('dcu');
+
+    const context = await browser!.newContext({ viewport: { width: 1280, height: 720 } });
+    const page = await context.newPage();
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    page.on('requestfailed', (request) => pageErrors.push(`request failed: ${request.url()}`));
+    await page.goto(`${registry.url}/`);
+
+    await expectRow(page, dcuA.url, 'live');
+    await expectRow(page, dcuB.url, 'live');
+    await expectRow(page, agency.url, 'live');
+    await page.locator('section[data-type="dcu"] h2').getByText('2 instances').waitFor();
+    expect(await page.locator('h1').textContent()).toBe('Grantline registry');
+    expect(await page.locator('#status').getAttribute('data-state')).toBe('ok');
+
+    const killedAt = Date.now();
+    dcuB.child.kill('SIGKILL');
+    // Late first (after 1.5 heartbeat intervals of silence) …
+    await expectRow(page, dcuB.url, 'late', ttlMs);
+    await expectRow(page, dcuA.url, 'live');
+    mkdirSync(screenshotDir, { recursive: true });
+    await page.screenshot({ path: path.join(screenshotDir, 'dashboard.png'), fullPage: true });
+
+    // … then gone: the registry stops listing it ttlMs after its last heartbeat, and the page
+    // polls once per heartbeat interval (plus slack for a loaded machine).
+    await row(page, dcuB.url).waitFor({ state: 'detached', timeout: ttlMs + heartbeatIntervalMs + 3_000 });
+    expect(Date.now() - killedAt).toBeGreaterThanOrEqual(heartbeatIntervalMs);
+    await expectRow(page, dcuA.url, 'live');
+    await page.locator('section[data-type="dcu"] h2').getByText('1 instance').waitFor();
+    expect(await page.locator('#announcer').textContent()).toContain(`${dcuB.url} left`);
+    expect(pageErrors).toEqual([]);
+    await context.close();
+  });
+
+  it('fits a phone screen without sideways scrolling', async () => {
+    await startInstance('agency');
+    const context = await browser!.newContext({
+      viewport: { width: 390, height: 844 },
+      isMobile: true,
+      hasTouch: true,
+      deviceScaleFactor: 2,
+    });
+    const page = await context.newPage();
+    await page.goto(`${registry.url}/`);
+    await page.locator('tr[data-state="live"]').first().waitFor();
+    const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+    expect(overflow).toBeLessThanOrEqual(0);
+    // The table becomes labelled cards: headers hidden, each cell says what it is.
+    expect(await page.locator('thead').first().isVisible()).toBe(false);
+    mkdirSync(screenshotDir, { recursive: true });
+    await page.screenshot({ path: path.join(screenshotDir, 'dashboard-phone.png'), fullPage: true });
+    await context.close();
+  });
+
+  it('can be used with the keyboard, and focus survives the live updates', async () => {
+    await startInstance('dcu');
+    const context = await browser!.newContext({ viewport: { width: 1280, height: 720 } });
+    const page = await context.newPage();
+    await page.goto(`${registry.url}/`);
+    const firstInstanceLink = page.locator('td.url a').first();
+    await firstInstanceLink.waitFor();
+    const href = await firstInstanceLink.getAttribute('href');
+    // Tab until an instance link has focus (bounded).
+    for (let presses = 0; presses < 20; presses++) {
+      await page.keyboard.press('Tab');
+      if ((await focusedHref(page)) === href) break;
+    }
+    expect(await focusedHref(page)).toBe(href);
+    // After a few polls the same link still has focus.
+    const updatedBefore = await page.locator('#status').textContent();
+    await page.locator('#status').filter({ hasNotText: updatedBefore ?? '' }).waitFor({ timeout: 10_000 });
+    expect(await focusedHref(page)).toBe(href);
+    await context.close();
+  });
+});
+
+async function expectRow(page: Page, url: string, state: 'live' | 'late', timeout = 10_000): Promise<void> {
+  await page.locator(`tr[data-url="${url}"][data-state="${state}"]`).waitFor({ timeout });
+}
+
+// Page code is passed as strings: this project's TypeScript has no DOM library.
+function focusedHref(page: Page): Promise<string | null> {
+  return page.evaluate<string | null>("document.activeElement && document.activeElement.getAttribute('href')");
+}
