@@ -64,3 +64,23 @@ leftover=$(find "$out" -path "$out/node_modules" -prune -o \( -name '*.ts' -o -n
 for dev in typescript jest nx @swc eslint; do
   [ ! -e "$out/node_modules/$dev" ] || { echo "dev dependency $dev in the runtime tree" >&2; exit 1; }
 done
+
+# Every workspace lib the app uses must load from the runtime tree alone: a lib that imports
+# a package it does not declare in its package.json works in the workspace (hoisting) but
+# not here, and is caught now rather than when the container starts.
+libs=$(cd "$out/node_modules/@grantline" && for name in *; do
+  case "$(readlink "$name")" in ../../libs/*) printf '@grantline/%s ' "$name" ;; esac
+done)
+if [ -n "$libs" ]; then
+  # shellcheck disable=SC2086
+  (cd "$out/apps/$app" && node -e '
+    for (const name of process.argv.slice(1)) {
+      try {
+        require(name);
+      } catch (error) {
+        console.error(`${name} does not load in the runtime tree of this app: ${error.message.split("\n")[0]}` +
+          "\n(a dependency missing from that package's package.json \"dependencies\"?)");
+        process.exit(1);
+      }
+    }' $libs)
+fi
