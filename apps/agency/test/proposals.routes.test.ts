@@ -220,6 +220,16 @@ describe('POST /proposals: when the DCU cannot help', () => {
     expect(response.json()).toMatchObject({ status: 'accepted', dcuUrl: dcu.url });
   });
 
+  it('answers 503 when the DCU says its storage cannot take a write', async () => {
+    const standIn = await startDcu('storage-down');
+    registry.list('dcu', [standIn.url]);
+    const app = await startAgency();
+    const response = await submit(app, proposal, 'dcu-storage-down');
+    expect(response.statusCode).toBe(503);
+    expect(response.json().message).toMatch(/nothing was created/);
+    expect(standIn.received.length).toBeGreaterThanOrEqual(1);
+  });
+
   it.each([
     ['answers with something that is not an account', 'garbage', /not an account/],
     ['answers with an account id that is not a UUID', 'almost', /not an account/],

@@ -50,6 +50,8 @@ export type DcuBehaviour =
   | 'almost'
   /** Answers 500 to everything. */
   | 'broken'
+  /** Answers 503: its storage cannot take a write, nothing was changed. */
+  | 'storage-down'
   /** Refuses every service token. */
   | 'refusing';
 
@@ -75,6 +77,7 @@ export async function startStandInDcu(behaviour: DcuBehaviour = 'normal') {
         return reply.status(401).send(errorBody(401, 'The service token is not valid.'));
       }
       if (behaviour === 'broken') return reply.status(500).send(errorBody(500, 'disk on fire'));
+      if (behaviour === 'storage-down') return reply.status(503).send(errorBody(503, 'storage unavailable', 'EIO'));
       if (behaviour === 'garbage') return reply.status(201).send({ hello: 'world', accountId: 42 });
       if (behaviour === 'almost') {
         return reply.status(201).send({ accountId: 'account-7', ownerKey: 'owner-key-that-must-not-be-logged' });

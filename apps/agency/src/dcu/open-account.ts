@@ -87,6 +87,8 @@ export async function openDcuAccount(
     return { kind: 'failed', problem: 'bad-answer', detail: { instanceUrl, statusCode, problems } };
   }
   if (statusCode === 409) return { kind: 'conflict', dcuUrl: instanceUrl };
+  // The DCU says it cannot write right now and changed nothing: as good as unreachable.
+  if (statusCode === 503) return { kind: 'unavailable', detail: `${instanceUrl} answered 503: ${truncate(response.body)}` };
   const detail = { instanceUrl, statusCode, body: truncate(response.body) };
   if (statusCode === 401 || statusCode === 403) return { kind: 'failed', problem: 'refused-credentials', detail };
   return { kind: 'failed', problem: 'error-status', detail };
