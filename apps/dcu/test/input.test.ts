@@ -68,6 +68,16 @@ describe('bad input', () => {
     expect(response.json()).toEqual(expect.objectContaining({ statusCode: 400, error: 'Bad Request', message: expect.any(String) }));
   });
 
+  it('names the unknown field it refuses', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: `/accounts/${account.accountId}/withdrawals`,
+      headers: { ...bearer(account.ownerKey), 'idempotency-key': randomUUID() },
+      payload: { amountCents: 1, balanceCents: 1e9 },
+    });
+    expect(response.json().message).toBe('body must not have the property "balanceCents"');
+  });
+
   it('refuses a withdrawal without an Idempotency-Key, or with a malformed one (400)', async () => {
     for (const headers of [{}, { 'idempotency-key': '' }, { 'idempotency-key': 'x'.repeat(256) }, { 'idempotency-key': 'tab\there' }]) {
       const response = await app.inject({

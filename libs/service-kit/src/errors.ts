@@ -42,9 +42,7 @@ export function installErrorHandlers(app: FastifyInstance, mapError?: ErrorMappe
         statusCode === 503 ? error.message : 'Internal error; the failure has been logged.';
       return reply.status(statusCode).send(errorBody(statusCode, message));
     }
-    const message = error.validation
-      ? `${error.validationContext ?? 'request'}${error.message.replace(/^(body|params|querystring|headers)/, '')}`
-      : error.message;
+    const message = error.validation ? validationMessage(error) : error.message;
     return reply.status(statusCode).send(errorBody(statusCode, message, error.code));
   });
   app.setNotFoundHandler((request, reply) =>
@@ -52,4 +50,16 @@ export function installErrorHandlers(app: FastifyInstance, mapError?: ErrorMappe
       .status(404)
       .send(errorBody(404, `No route for ${request.method} ${request.url.split('?')[0]}`)),
   );
+}
+
+/** Fastify's validation message, naming the field Ajv leaves out for unknown properties. */
+function validationMessage(error: FastifyError): string {
+  const context = error.validationContext ?? 'request';
+  const first = error.validation?.[0];
+  const unknown = (first?.params as { additionalProperty?: unknown } | undefined)?.additionalProperty;
+  if (first?.keyword === 'additionalProperties' && typeof unknown === 'string') {
+    const where = first.instancePath ? `${context}${first.instancePath.replace(/\//g, '.')}` : context;
+    return `${where} must not have the property ${JSON.stringify(unknown)}`;
+  }
+  return `${context}${error.message.replace(/^(body|params|querystring|headers)/, '')}`;
 }
