@@ -64,6 +64,8 @@ export interface CallStats {
   /** Durations of the calls that needed a failover or a retry. */
   disturbedLatencies: number[];
   statuses: Record<string, number>;
+  /** Why calls were tried again: "NoInstanceError: no dcu instance is registered", "dcu 503", ... */
+  retryReasons: Record<string, number>;
 }
 
 export interface LoadResult {
@@ -105,6 +107,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       latencies: {},
       disturbedLatencies: [],
       statuses: {},
+      retryReasons: {},
     },
     freshWithdrawals: 0,
     replays: 0,
@@ -309,6 +312,11 @@ class Caller {
     private readonly signal: AbortSignal | undefined,
   ) {}
 
+  private because(reason: string): void {
+    const reasons = this.result.stats.retryReasons;
+    reasons[reason] = (reasons[reason] ?? 0) + 1;
+  }
+
   async call<T>(
     operation: string,
     type: string,
@@ -337,6 +345,9 @@ class Caller {
         }
         if (response.statusCode >= 500 && Date.now() < deadline && !this.signal?.aborted) {
           this.lastError = `${type} answered ${response.statusCode}: ${JSON.stringify(response.body)}`;
+          this.because(
+            `${type} ${response.statusCode} ${(response.body as { code?: string } | undefined)?.code ?? ''}`,
+          );
           continue;
         }
         const elapsed = Date.now() - started;
@@ -349,6 +360,7 @@ class Caller {
         if (!(error instanceof NoInstanceError) && !(error instanceof UncertainOutcomeError))
           throw error;
         this.lastError = error.message;
+        this.because(`${error.name}: ${error.message.replace(/\d+/g, 'N').slice(0, 80)}`);
         if (Date.now() >= deadline || this.signal?.aborted) return undefined;
       }
     }

@@ -167,6 +167,7 @@ describe('chaos: SIGKILLed instances and a registry restart under load', () => {
       calls: loadResult.stats.calls,
       failedOver: loadResult.stats.failedOver,
       retried: loadResult.stats.retried,
+      retryReasons: loadResult.stats.retryReasons,
       latency: Object.fromEntries(
         Object.entries(loadResult.stats.latencies).map(([op, values]) => [op, summarize(values)]),
       ),
