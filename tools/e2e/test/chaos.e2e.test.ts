@@ -331,12 +331,15 @@ async function verify(running: GrantlineSystem, registry: RegistryClient, load: 
   if (strayNames.length > 0)
     problems.push(`unexpected files in the account folder: ${strayNames.join(', ')}`);
   let ledgerWithdrawals = 0;
+  let withoutSnapshot = 0;
   for (const files of folder.accounts.values()) {
     problems.push(...files.problems);
     const arithmetic = checkLedgerArithmetic(files);
     problems.push(...arithmetic.problems);
     ledgerWithdrawals += files.records.filter((record) => record.type === 'withdrawal').length;
-    if (files.snapshot === undefined) problems.push(`${files.accountId}: no snapshot`);
+    // A snapshot is a convenience written after the ledger (a DCU killed in between leaves
+    // none); it is checked when it is there, and counted when it is not.
+    if (files.snapshot === undefined) withoutSnapshot += 1;
   }
 
   const acknowledgedByAccount = new Map<string, AcknowledgedWithdrawal[]>();
@@ -439,6 +442,7 @@ async function verify(running: GrantlineSystem, registry: RegistryClient, load: 
       ledgerWithdrawals,
       retriedTwinsOfUnansweredRequests: twins,
       lockFoldersLeft: folder.otherNames.filter((name) => name.endsWith('.lock')).length,
+      accountsWithoutSnapshot: withoutSnapshot,
       tempFilesLeft: folder.otherNames.filter((name) => name.endsWith('.tmp')).length,
     },
   };
