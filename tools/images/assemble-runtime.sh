@@ -4,7 +4,7 @@
 #   <out>/node_modules              production dependencies of that app only
 #   <out>/libs/<lib>/{package.json,dist}   the workspace libs it uses (linked from node_modules)
 #   <out>/apps/<app>/{package.json,dist}
-# Compiled JavaScript only: no TypeScript sources, declarations, source maps or tests, and
+# Compiled JavaScript only: no TypeScript (sources or declarations), source maps or tests;
 # the test, docs and example folders that some dependencies publish are dropped too.
 #
 # Usage: sh tools/images/assemble-runtime.sh <app> <out>
@@ -52,7 +52,7 @@ find "$out/node_modules/@grantline" -xtype l -delete
 
 # Build leftovers and what a runtime never loads.
 find "$out" -name '*.tsbuildinfo' -type f -delete
-find "$out" \( -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -name '*.map' \
+find "$out" \( -name '*.ts' -o -name '*.mts' -o -name '*.cts' -o -name '*.map' \
   -o -name '*.md' -o -name '*.markdown' \) ! -iname 'licen[cs]e*' ! -iname 'notice*' -type f -delete
 find "$out/node_modules" -depth -type d \( -name test -o -name tests -o -name __tests__ \
   -o -name docs -o -name example -o -name examples -o -name benchmark -o -name benchmarks \
@@ -79,7 +79,7 @@ if [ -n "$libs" ]; then
         require(name);
       } catch (error) {
         console.error(`${name} does not load in the runtime tree of this app: ${error.message.split("\n")[0]}` +
-          "\n(a dependency missing from that package's package.json \"dependencies\"?)");
+          "\n(is a dependency missing from the \"dependencies\" of its package.json?)");
         process.exit(1);
       }
     }' $libs)

@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
-# Builds the image of every app (or of the apps named) with buildah, on the local Node base
-# (tools/images/base.sh), without a Docker engine:
+# Builds the image of every app (or of the apps named):
 #   grantline/registry, grantline/agency, grantline/dcu, grantline/researchers  (:$IMAGE_TAG)
 # and prints what each image adds on top of its base.
+#   - With a running Docker engine: `docker build` on the Dockerfiles' base (node:20-slim).
+#   - Without one (our machines): buildah, on the local Node base that tools/images/base.sh
+#     makes (debootstrap + Node from the npm registry), with the host's CA bundle and npm
+#     cache mounted into the build steps only.
 #
-# Usage: tools/images/build-all.sh [app...]        (npm run images)
-# Environment: IMAGE_TAG (latest), BASE_IMAGE, IMAGES_CACHE_DIR, BUILD_NPM_CACHE,
-#              BUILD_CA_BUNDLE, CONTAINERS_CONF, CONTAINERS_STORAGE_CONF (see lib.sh).
+# Usage: tools/images/build-all.sh [app...]    (npm run images; npx nx docker-build <app>)
+# Environment: IMAGE_BUILDER (auto, docker or buildah), IMAGE_TAG (latest), BASE_IMAGE,
+#   IMAGES_CACHE_DIR, BUILD_NPM_CACHE, BUILD_CA_BUNDLE, CONTAINERS_CONF (see lib.sh).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-need buildah podman
+
+builder=${IMAGE_BUILDER:-auto}
+if [[ "$builder" == auto ]]; then
+  if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then builder=docker; else builder=buildah; fi
+fi
 
 apps=("$@")
 ((${#apps[@]})) || apps=("${APPS[@]}")
@@ -17,6 +24,25 @@ for app in "${apps[@]}"; do
   [[ -f "$REPO_ROOT/apps/$app/Dockerfile" ]] || die "no Dockerfile for app '$app' (apps/$app/Dockerfile)"
 done
 
+if [[ "$builder" == docker ]]; then
+  need docker
+  base_args=()
+  [[ -n "$BASE_IMAGE_GIVEN" ]] && base_args=(--build-arg BASE_IMAGE="$BASE_IMAGE")
+  for app in "${apps[@]}"; do
+    log "building $(image_name "$app") with docker"
+    docker build "${base_args[@]}" -f "$REPO_ROOT/apps/$app/Dockerfile" -t "$(image_name "$app")" "$REPO_ROOT"
+  done
+  base=${BASE_IMAGE_GIVEN:+$BASE_IMAGE}
+  base=${base:-node:20-slim}
+  base_size=$(docker image inspect --format '{{.Size}}' "$base")
+  for app in "${apps[@]}"; do
+    size=$(docker image inspect --format '{{.Size}}' "$(image_name "$app")")
+    log "$(image_name "$app"): $(numfmt --to=si --suffix=B $((size - base_size))) on top of $base"
+  done
+  exit 0
+fi
+
+need buildah podman
 bash "$IMAGES_DIR/base.sh" >/dev/null
 
 # Mounted into every RUN step of the build only (buildah -v): never part of a layer.

@@ -11,6 +11,8 @@ NODE_VERSION=${NODE_VERSION:-20.20.2}
 NPM_VERSION=${NPM_VERSION:-10.9.9}
 DEBIAN_SUITE=${DEBIAN_SUITE:-bookworm}
 DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+# Whether the caller chose a base (with Docker the Dockerfiles' default, node:20-slim, is used).
+BASE_IMAGE_GIVEN=${BASE_IMAGE:+1}
 BASE_IMAGE=${BASE_IMAGE:-localhost/node-base:${NODE_VERSION}}
 
 # Where the base image tar (and the downloads it is made from) are kept between runs.

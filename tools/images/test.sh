@@ -6,18 +6,21 @@
 #   2. starts `podman system service` and runs compose.yaml with docker-compose against it:
 #      registry, two agencies, two DCUs sharing one volume, the researchers simulation;
 #   3. pass 1: the researchers container runs to completion; its exit code must be 0 and its
-#      summary must say no operation failed and the ledger check passed;
-#   4. pass 2: the same, but one DCU's node process is killed (SIGKILL) mid-run; the run must
-#      still pass, and the restart policy must bring that DCU back, healthy;
-#   5. after each pass every service must stop on SIGTERM with exit code 0; compose down must
-#      leave no container, volume or network; at the end no image may be left, the store
-#      is removed and no network interface may be left on the machine.
+#      summary must say no operation failed and the ledger check passed; the registry (asked
+#      through its published port) lists every service by its compose name, and both DCUs
+#      see the same accounts in their shared volume;
+#   4. pass 2: the simulation runs again on the same system, and one DCU's node process is
+#      killed (SIGKILL) mid-run: the run must still pass, and the restart policy must bring
+#      that DCU back, healthy;
+#   5. every service must stop on SIGTERM with exit code 0; compose down must leave no
+#      container, volume or network; then no image may be left, the test's store is removed
+#      and no network interface may be left on the machine.
 # Every wait is bounded. The base image tar stays cached in $IMAGES_CACHE_DIR.
 #
 # Environment: IMAGES_TEST_KEEP=1 keeps the logs in the temporary folder for a look.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-need buildah podman runc docker-compose node ip
+need buildah podman runc docker-compose node
 
 started_at=$SECONDS
 passed=0
@@ -70,7 +73,7 @@ export DOCKER_HOST="unix://$work/podman.sock"
 export COMPOSE_HTTP_TIMEOUT=120
 unset COMPOSE_FILE COMPOSE_PROJECT_NAME
 
-network_links() { ip -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | sort; }
+network_links() { ls /sys/class/net | sort; }
 links_before=$(network_links)
 
 compose=(docker-compose --ansi never -p "$project" -f "$REPO_ROOT/compose.yaml" --env-file "$work/env")
@@ -150,10 +153,15 @@ runtime_images_are_lean() {
 }
 
 log "building the base and the app images into $work/storage"
-bash "$IMAGES_DIR/build-all.sh" 2>&1 | sed 's/^/  /' >&2
+build_images() { bash "$IMAGES_DIR/build-all.sh" 2>&1 | sed 's/^/  /' >&2; }
+check "the base and the four app images build" build_images
 for app in "${APPS[@]}"; do
-  check "image $(image_name "$app") built" podman image exists "$(image_name "$app")"
+  check "image $(image_name "$app") exists" podman image exists "$(image_name "$app")"
 done
+if ((failed > 0)); then
+  printf '%d passed, %d failed\n' "$passed" "$failed"
+  exit 1
+fi
 check "runtime images: compiled app, no sources, tests or dev dependencies, user node" \
   runtime_images_are_lean
 
@@ -172,13 +180,18 @@ check "podman API socket is up" test -S "$work/podman.sock"
 (
   while sleep 1; do
     for id in $(podman ps --quiet 2>/dev/null); do
-      podman healthcheck run "$id" >/dev/null 2>&1 || true
+      podman healthcheck run "$id" >/dev/null 2>&1 &
     done
+    wait
   done
 ) &
 health_pid=$!
 
-container_of() { "${compose[@]}" ps -q "$1" 2>/dev/null | head -1; }
+# The container of a compose service (docker-compose labels it).
+container_of() {
+  podman ps --all --filter "label=com.docker.compose.project=$project" \
+    --filter "label=com.docker.compose.service=$1" --format '{{.ID}}' | head -1
+}
 
 # What the registry lists, asked from the host through its published port.
 registry_services() {
@@ -198,7 +211,7 @@ registry_services() {
 registry_lists_everyone() {
   local want="agency=http://agency1:9001,http://agency2:9001 dcu=http://dcu1:9002,http://dcu2:9002"
   local got=""
-  for _ in $(seq 1 20); do
+  for _ in $(seq 1 30); do
     got=$(registry_services)
     [[ "$got" == "$want" ]] && return 0
     sleep 0.5
@@ -219,90 +232,93 @@ restarted_and_healthy() {
   return 1
 }
 
+same_accounts_in_both_dcus() {
+  local one two
+  one=$(podman exec "$(container_of dcu1)" ls -A /data/accounts 2>/dev/null)
+  two=$(podman exec "$(container_of dcu2)" ls -A /data/accounts 2>/dev/null)
+  [[ -n "$one" && "$one" == "$two" ]]
+}
+
 nothing_left_of_project() {
   [[ -z "$(podman ps --all --quiet)" && -z "$(podman volume ls --quiet)" ]] &&
     ! podman network ls --format '{{.Name}}' | grep -q "^$project"
 }
 
-# --- 3./4. The system, twice ----------------------------------------------------------------
-
-# run_pass <name> <seed> [kill-dcu]
-run_pass() {
-  local pass=$1 seed=$2 mode=${3:-}
+# The simulation's settings for the next `up`: seed, account length in days, projects.
+simulation_settings() {
   sed -i '/^SIM_SEED=/d;/^SIM_DAYS=/d;/^SIM_PROJECTS=/d' "$work/env"
-  if [[ "$mode" == kill-dcu ]]; then
-    # Longer accounts, so the run is surely still going when the DCU dies.
-    printf 'SIM_SEED=%s\nSIM_DAYS=12-16\nSIM_PROJECTS=5\n' "$seed" >>"$work/env"
-  else
-    printf 'SIM_SEED=%s\nSIM_DAYS=5-10\nSIM_PROJECTS=4\n' "$seed" >>"$work/env"
-  fi
-  log "pass $pass: docker-compose up (seed $seed${mode:+, $mode})"
-  local up_started=$SECONDS
-  if ! timeout 240 "${compose[@]}" up --detach --no-build >>"$work/compose.log" 2>&1; then
-    tail -30 "$work/compose.log" >&2
-    check "pass $pass: compose up" false
-    return
-  fi
-  check "pass $pass: compose up, services healthy in dependency order ($((SECONDS - up_started)) s)" true
-  local researchers
-  researchers=$(container_of researchers)
-  check "pass $pass: the registry (published port) lists both agencies and DCUs by service name" \
-    registry_lists_everyone
+  printf 'SIM_SEED=%s\nSIM_DAYS=%s\nSIM_PROJECTS=%s\n' "$1" "$2" "$3" >>"$work/env"
+}
 
-  if [[ "$mode" == kill-dcu ]]; then
-    local dcu2 pid
-    dcu2=$(container_of dcu2)
-    # Mid-run: once accepted projects are adding students and spending.
-    for _ in $(seq 1 60); do
-      podman logs "$researchers" 2>&1 | grep -q 'adds student' && break
-      sleep 0.5
-    done
-    sleep 2
-    check "pass $pass: the simulation is running when dcu2 is killed" \
-      test "$(podman inspect --format '{{.State.Status}}' "$researchers")" = running
-    # The node process itself (under the container's init), as a crash would end it.
-    pid=$(podman top "$dcu2" hpid,comm | awk '$2 == "node" { print $1; exit }')
-    if [[ -n "$pid" ]]; then
-      log "pass $pass: killing dcu2's node process (host pid $pid) with SIGKILL"
-      kill -KILL "$pid"
-    fi
-    check "pass $pass: dcu2's node process found and killed" test -n "$pid"
-  fi
-
-  local code
+# Waits for the researchers container to finish and checks its exit code and summary.
+researchers_pass() {
+  local pass=$1 researchers=$2 code
   code=$(timeout 200 podman wait "$researchers" 2>/dev/null || echo timeout)
   podman logs "$researchers" >"$work/researchers-$pass.log" 2>&1
-  sed 's/^/  | /' "$work/researchers-$pass.log" | tail -20 >&2
+  sed 's/^/  | /' "$work/researchers-$pass.log" | tail -12 >&2
   check "pass $pass: researchers exited 0 (got $code)" test "$code" = 0
   check "pass $pass: the summary reports no failed operation" \
     grep -q '^No operation failed\.' "$work/researchers-$pass.log"
   check "pass $pass: the ledger check passed for at least one account" \
     grep -Eq '^Ledger check passed for [1-9][0-9]* account' "$work/researchers-$pass.log"
-  if [[ "$mode" == kill-dcu ]]; then
-    check "pass $pass: the restart policy brought dcu2 back, healthy" \
-      restarted_and_healthy "$(container_of dcu2)"
-  fi
-
-  # SIGTERM stops each service gracefully: exit code 0, not 137 from a SIGKILL after 10 s.
-  timeout 120 "${compose[@]}" stop --timeout 10 >>"$work/compose.log" 2>&1
-  local service state
-  for service in registry agency1 agency2 dcu1 dcu2; do
-    state=$(podman inspect --format '{{.State.Status}} {{.State.ExitCode}}' "$(container_of "$service")")
-    check "pass $pass: $service stopped on SIGTERM with exit code 0 ($state)" test "$state" = "exited 0"
-  done
-  timeout 120 "${compose[@]}" down --volumes --remove-orphans --timeout 5 >>"$work/compose.log" 2>&1
-  check "pass $pass: compose down left no container, volume or project network" \
-    nothing_left_of_project
 }
 
-run_pass 1 1001
-run_pass 2 2002 kill-dcu
+# --- 3. Pass 1: the whole system from compose.yaml, the simulation to completion ------------
 
-# --- 5. Images out too; the store must then be empty ---------------------------------------
+simulation_settings 1001 4-8 4
+log "pass 1: docker-compose up"
+up_started=$SECONDS
+if ! timeout 240 "${compose[@]}" up --detach --no-build >>"$work/compose.log" 2>&1; then
+  tail -30 "$work/compose.log" >&2
+  check "pass 1: compose up" false
+  printf '%d passed, %d failed\n' "$passed" "$failed"
+  exit 1
+fi
+check "pass 1: compose up, services healthy in dependency order ($((SECONDS - up_started)) s)" true
+researchers_pass 1 "$(container_of researchers)"
+check "the registry (published port) lists both agencies and DCUs by their service names" \
+  registry_lists_everyone
+check "both DCUs see the same accounts in their shared volume" same_accounts_in_both_dcus
 
-for app in "${APPS[@]}"; do podman rmi --force "$(image_name "$app")" >/dev/null 2>&1 || true; done
-podman rmi --force "$BASE_IMAGE" >/dev/null 2>&1 || true
-podman image prune --all --force >/dev/null 2>&1 || true
+# --- 4. Pass 2: the simulation again, and a DCU crashes mid-run -----------------------------
+
+# Longer accounts, so the run is surely still going when the DCU dies.
+simulation_settings 2002 15-20 5
+log "pass 2: the simulation again (docker-compose up researchers); dcu2 will crash"
+timeout 120 "${compose[@]}" up --detach --no-build --no-deps --force-recreate researchers \
+  >>"$work/compose.log" 2>&1 || log "compose up researchers failed"
+researchers=$(container_of researchers)
+dcu2=$(container_of dcu2)
+# Mid-run: once accepted projects are adding students and spending.
+for _ in $(seq 1 60); do
+  podman logs "$researchers" 2>&1 | grep -q 'adds student' && break
+  sleep 0.5
+done
+sleep 1
+check "pass 2: the simulation is running when dcu2 is killed" \
+  test "$(podman inspect --format '{{.State.Status}}' "$researchers")" = running
+# The node process itself (under the container's init), as a crash would end it.
+pid=$(podman top "$dcu2" hpid,comm 2>/dev/null | awk '$2 == "node" { print $1; exit }')
+if [[ -n "$pid" ]]; then
+  log "pass 2: killing dcu2's node process (host pid $pid) with SIGKILL"
+  kill -KILL "$pid"
+fi
+check "pass 2: dcu2's node process found and killed" test -n "$pid"
+researchers_pass 2 "$researchers"
+check "pass 2: the restart policy brought dcu2 back, healthy" restarted_and_healthy "$dcu2"
+
+# --- 5. Stop, take down, leave nothing ------------------------------------------------------
+
+# SIGTERM stops each service gracefully: exit code 0, not 137 from a SIGKILL after 10 s.
+timeout 120 "${compose[@]}" stop --timeout 10 >>"$work/compose.log" 2>&1
+for service in registry agency1 agency2 dcu1 dcu2; do
+  state=$(podman inspect --format '{{.State.Status}} {{.State.ExitCode}}' "$(container_of "$service")")
+  check "$service stopped on SIGTERM with exit code 0 ($state)" test "$state" = "exited 0"
+done
+timeout 120 "${compose[@]}" down --volumes --remove-orphans --timeout 5 >>"$work/compose.log" 2>&1
+check "compose down left no container, volume or project network" nothing_left_of_project
+
+podman rmi --all --force >/dev/null 2>&1 || true
 check "no image left in the test's store" test -z "$(podman images --all --quiet)"
 
 log "image test: $passed passed, $failed failed in $((SECONDS - started_at)) s"
