@@ -9,6 +9,8 @@ export interface TimelinePoint {
   requestsPerSecond: number;
   p99Ms: number | null;
   rssMiB: number | null;
+  serviceCores: number | null;
+  otherCores: number | null;
 }
 
 export function timelinePoints(result: ScenarioResult): TimelinePoint[] {
@@ -17,6 +19,8 @@ export function timelinePoints(result: ScenarioResult): TimelinePoint[] {
     requestsPerSecond: sample.requests,
     p99Ms: Number.isFinite(sample.p99Ms) ? sample.p99Ms : null,
     rssMiB: sample.rssBytes === undefined ? null : sample.rssBytes / 2 ** 20,
+    serviceCores: sample.serviceCores ?? null,
+    otherCores: sample.otherCores ?? null,
   }));
 }
 
@@ -72,6 +76,32 @@ export function timelineSpec(result: ScenarioResult, subtitle: string): TopLevel
       requestsPanel,
       panel('p99Ms', 'p99 latency (ms)', '#d62728'),
       panel('rssMiB', 'service RSS (MiB)', '#2ca02c'),
+      {
+        // Who had the CPU: a dip in req/s while other processes take the cores is noise, not the service.
+        width: 640,
+        height: 120,
+        transform: [
+          { fold: ['serviceCores', 'otherCores'], as: ['who', 'cores'] },
+          {
+            calculate: "datum.who === 'serviceCores' ? 'service under test' : 'other processes'",
+            as: 'who',
+          },
+        ],
+        mark: { type: 'line' as const, interpolate: 'linear' as const },
+        encoding: {
+          x: { field: 'second', type: 'quantitative' as const, title: 'second of the run' },
+          y: { field: 'cores', type: 'quantitative' as const, title: 'CPU (cores)' },
+          color: {
+            field: 'who',
+            type: 'nominal' as const,
+            scale: {
+              domain: ['service under test', 'other processes'],
+              range: ['#9467bd', '#7f7f7f'],
+            },
+            title: null,
+          },
+        },
+      },
     ],
   } as TopLevelSpec;
 }

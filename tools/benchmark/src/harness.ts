@@ -6,7 +6,7 @@ import { measureDurableWrites } from './disk';
 import { describeFailures, runLoad, type LoadOutcome, type LoadSpec } from './load';
 import type { BenchOptions, ScenarioId } from './options';
 import { BASELINE_OF } from './options';
-import { ServiceProcess } from './processes';
+import { gaugeSampler, ServiceProcess } from './processes';
 import type { ScenarioResult } from './results';
 
 export interface RunSecrets {
@@ -189,7 +189,7 @@ export class Harness {
       ...input.load,
       connections,
       durationSeconds,
-      ...(input.load.perSecond && main ? { onSecond: () => main.rssBytes() } : {}),
+      ...(input.load.perSecond ? { onSecond: gaugeSampler(input.watch, main) } : {}),
     });
     const cpu: Record<string, number> = { 'load generator': outcome.loadGeneratorCpu };
     const rssBytes: Record<string, number> = {};

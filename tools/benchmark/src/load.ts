@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import {
   NumberList,
+  type Gauges,
   PerSecondRecorder,
   summarizeLatencies,
   type LatencySummary,
@@ -23,8 +24,8 @@ export interface LoadSpec {
   verifyBody?: (body: string) => boolean;
   /** Record req/s, p99 and the RSS of `watchRss` second by second. */
   perSecond?: boolean;
-  /** Called once a second with the elapsed ms, for memory sampling. */
-  onSecond?: (elapsedMs: number) => number | undefined;
+  /** Called once a second (per-second runs only): memory and CPU readings for that second. */
+  onSecond?: () => Gauges;
 }
 
 export interface LoadOutcome {
@@ -80,9 +81,8 @@ export async function runLoad(spec: LoadSpec): Promise<LoadOutcome> {
   const ticker =
     spec.onSecond && perSecond
       ? setInterval(() => {
-          const elapsedMs = performance.now() - startedAt;
-          const rss = spec.onSecond?.(elapsedMs);
-          if (rss !== undefined) perSecond.recordRss(elapsedMs, rss);
+          const gauges = spec.onSecond?.();
+          if (gauges) perSecond.recordGauges(performance.now() - startedAt, gauges);
         }, 1000)
       : undefined;
   let result: autocannon.Result;

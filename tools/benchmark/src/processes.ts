@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 
 export interface ServiceProcessOptions {
@@ -162,4 +163,64 @@ export function parseCpuSeconds(stat: string): number | undefined {
   const stime = Number(fields[12]);
   if (!Number.isFinite(utime) || !Number.isFinite(stime)) return undefined;
   return (utime + stime) / CLOCK_TICKS_PER_SECOND;
+}
+
+/** CPU seconds every core of the machine has spent busy since boot, from /proc/stat. */
+export function readMachineBusySeconds(): number | undefined {
+  try {
+    return parseMachineBusySeconds(readFileSync('/proc/stat', 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The `cpu` line of /proc/stat: everything but idle and iowait counts as busy (guest time is already in user). */
+export function parseMachineBusySeconds(stat: string): number | undefined {
+  const line = /^cpu\s+(.*)$/m.exec(stat)?.[1];
+  if (!line) return undefined;
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = line
+    .trim()
+    .split(/\s+/)
+    .map(Number);
+  return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS_PER_SECOND;
+}
+
+/**
+ * Once a second: the service's RSS, the CPU the watched services used and the CPU everything
+ * else on the machine used (busy time less ours), each over the second since the last call.
+ */
+export function gaugeSampler(services: ServiceProcess[], main: ServiceProcess | undefined) {
+  const servicesCpu = () => services.reduce((sum, service) => sum + (service.cpuSeconds() ?? 0), 0);
+  const ownCpu = () => {
+    const usage = process.cpuUsage();
+    return (usage.user + usage.system) / 1e6;
+  };
+  let last = {
+    at: performance.now(),
+    machine: readMachineBusySeconds(),
+    services: servicesCpu(),
+    own: ownCpu(),
+  };
+  return () => {
+    const now = {
+      at: performance.now(),
+      machine: readMachineBusySeconds(),
+      services: servicesCpu(),
+      own: ownCpu(),
+    };
+    const seconds = (now.at - last.at) / 1000;
+    const serviceCores = (now.services - last.services) / seconds;
+    const gauges: { rssBytes?: number; serviceCores?: number; otherCores?: number } = {
+      serviceCores,
+    };
+    if (now.machine !== undefined && last.machine !== undefined) {
+      const otherSeconds =
+        now.machine - last.machine - (now.services - last.services) - (now.own - last.own);
+      gauges.otherCores = Math.max(0, otherSeconds / seconds);
+    }
+    const rss = main?.rssBytes();
+    if (rss !== undefined) gauges.rssBytes = rss;
+    last = now;
+    return gauges;
+  };
 }

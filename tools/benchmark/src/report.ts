@@ -25,6 +25,11 @@ export function formatBytes(value: number | undefined): string {
   return `${Math.round(value)} B`;
 }
 
+export function formatCores(value: number | undefined): string {
+  if (value === undefined || !Number.isFinite(value)) return '–';
+  return `${value.toFixed(2)} cores`;
+}
+
 /** A Markdown table; `|` inside a cell is escaped so it cannot break the row. */
 export function markdownTable(header: string[], rows: string[][]): string {
   const escape = (cell: string) => cell.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -139,7 +144,9 @@ export function renderMarkdown(report: BenchReport, outDir: string): string {
       '',
     );
     lines.push(
-      'RSS after warm-up is the median of seconds 6–10 of the run; at end, the median of its last 5 seconds.',
+      'RSS after warm-up is the median of seconds 6–10 of the run; at end, the median of its last 5 seconds. ' +
+        '"Other processes" is the CPU (in cores) that processes other than the benchmark and the service used ' +
+        'meanwhile, from /proc/stat: when it differs between the two windows, so does the machine the service had.',
       '',
     );
   }

@@ -65,7 +65,14 @@ export interface SecondSample {
   p99Ms: number;
   /** Resident memory of the service under test at the end of this second, when sampled. */
   rssBytes?: number;
+  /** CPU the service(s) under test used during this second, in cores. */
+  serviceCores?: number;
+  /** CPU every other process on the machine used during this second, in cores: interference. */
+  otherCores?: number;
 }
+
+/** What is sampled once a second besides the responses. */
+export type Gauges = Pick<SecondSample, 'rssBytes' | 'serviceCores' | 'otherCores'>;
 
 /**
  * Buckets responses by the second (since the start of the run) in which they arrived, so
@@ -74,7 +81,7 @@ export interface SecondSample {
 export class PerSecondRecorder {
   private readonly latencies: NumberList[] = [];
   private readonly failures: number[] = [];
-  private readonly rss = new Map<number, number>();
+  private readonly gauges = new Map<number, Gauges>();
 
   record(elapsedMs: number, latencyMs: number, ok: boolean): void {
     const index = Math.floor(elapsedMs / 1000);
@@ -90,10 +97,10 @@ export class PerSecondRecorder {
     }
   }
 
-  /** The memory reading taken at `elapsedMs`; it describes the second that just ended. */
-  recordRss(elapsedMs: number, rssBytes: number): void {
+  /** Readings taken at `elapsedMs`; they describe the second that just ended. */
+  recordGauges(elapsedMs: number, gauges: Gauges): void {
     const second = Math.round(elapsedMs / 1000);
-    if (second >= 1) this.rss.set(second, rssBytes);
+    if (second >= 1) this.gauges.set(second, gauges);
   }
 
   samples(wholeSeconds: number): SecondSample[] {
@@ -107,8 +114,10 @@ export class PerSecondRecorder {
         p50Ms: summary.p50Ms,
         p99Ms: summary.p99Ms,
       };
-      const rssBytes = this.rss.get(index + 1);
-      if (rssBytes !== undefined) sample.rssBytes = rssBytes;
+      const gauges = this.gauges.get(index + 1) ?? {};
+      for (const [name, value] of Object.entries(gauges) as [keyof Gauges, number | undefined][]) {
+        if (value !== undefined) sample[name] = value;
+      }
       result.push(sample);
     }
     return result;
@@ -121,19 +130,36 @@ export interface Degradation {
   lastWindowRps: number;
   /** last / first: 1 means no change, below 1 means it got slower. */
   ratio: number;
+  /** Cores other processes used, on average, in each window (when sampled): noise, not the service. */
+  firstWindowOtherCores?: number;
+  lastWindowOtherCores?: number;
 }
 
 /** Average req/s of the first and of the last `windowSeconds` of a per-second series. */
 export function degradation(samples: SecondSample[], windowSeconds = 10): Degradation | undefined {
   if (samples.length < windowSeconds * 2) return undefined;
-  const first = mean(samples.slice(0, windowSeconds).map((sample) => sample.requests));
-  const last = mean(samples.slice(-windowSeconds).map((sample) => sample.requests));
-  return {
+  const firstWindow = samples.slice(0, windowSeconds);
+  const lastWindow = samples.slice(-windowSeconds);
+  const first = mean(firstWindow.map((sample) => sample.requests));
+  const last = mean(lastWindow.map((sample) => sample.requests));
+  const result: Degradation = {
     windowSeconds,
     firstWindowRps: first,
     lastWindowRps: last,
     ratio: first > 0 ? last / first : Number.NaN,
   };
+  const firstOther = meanOtherCores(firstWindow);
+  const lastOther = meanOtherCores(lastWindow);
+  if (firstOther !== undefined) result.firstWindowOtherCores = firstOther;
+  if (lastOther !== undefined) result.lastWindowOtherCores = lastOther;
+  return result;
+}
+
+function meanOtherCores(window: SecondSample[]): number | undefined {
+  const values = window.flatMap((sample) =>
+    sample.otherCores === undefined ? [] : [sample.otherCores],
+  );
+  return values.length > 0 ? mean(values) : undefined;
 }
 
 export interface RssGrowth {

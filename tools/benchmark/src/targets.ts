@@ -92,7 +92,14 @@ function evaluateTarget(
     comparison: target.kind === 'rss-growth' ? ('below' as const) : ('at-least' as const),
   };
   const unusable = unusableReason(result);
-  if (unusable) return { ...base, pass: false, verdict: `FAIL: ${unusable}` };
+  if (unusable) {
+    // Still show the ratio an errored run reached: it tells how far off it was besides the errors.
+    const baselineRate = target.kind === 'ratio' ? byId.get(target.baseline)?.rate : undefined;
+    const wouldBe = result.status === 'ok' ? ratio(result.rate, baselineRate) : undefined;
+    const aside =
+      wouldBe === undefined ? '' : ` (its ratio, errors aside: ${formatRatio(wouldBe)})`;
+    return { ...base, pass: false, verdict: `FAIL: ${unusable}${aside}` };
+  }
 
   let measured: number | undefined;
   if (target.kind === 'ratio') {

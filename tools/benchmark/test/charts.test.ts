@@ -10,7 +10,16 @@ const longRun: ScenarioResult = {
   failures: '',
   notes: [],
   perSecond: [
-    { second: 1, requests: 1000, failed: 0, p50Ms: 1, p99Ms: 4, rssBytes: 50 * 2 ** 20 },
+    {
+      second: 1,
+      requests: 1000,
+      failed: 0,
+      p50Ms: 1,
+      p99Ms: 4,
+      rssBytes: 50 * 2 ** 20,
+      serviceCores: 0.9,
+      otherCores: 0.25,
+    },
     { second: 2, requests: 0, failed: 0, p50Ms: Number.NaN, p99Ms: Number.NaN },
   ],
 };
@@ -18,8 +27,22 @@ const longRun: ScenarioResult = {
 describe('charts', () => {
   it('turns per-second samples into points, with gaps where nothing was measured', () => {
     expect(timelinePoints(longRun)).toEqual([
-      { second: 1, requestsPerSecond: 1000, p99Ms: 4, rssMiB: 50 },
-      { second: 2, requestsPerSecond: 0, p99Ms: null, rssMiB: null },
+      {
+        second: 1,
+        requestsPerSecond: 1000,
+        p99Ms: 4,
+        rssMiB: 50,
+        serviceCores: 0.9,
+        otherCores: 0.25,
+      },
+      {
+        second: 2,
+        requestsPerSecond: 0,
+        p99Ms: null,
+        rssMiB: null,
+        serviceCores: null,
+        otherCores: null,
+      },
     ]);
   });
 
@@ -28,6 +51,7 @@ describe('charts', () => {
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg).toContain('p99 latency (ms)');
     expect(svg).toContain('req/s (2xx)');
+    expect(svg).toContain('other processes');
   });
 
   it('leaves long runs and scenarios that did not run out of the overview', () => {

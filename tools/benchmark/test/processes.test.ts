@@ -1,4 +1,9 @@
-import { listeningUrlIn, parseCpuSeconds, parseVmRss } from '../src/processes';
+import {
+  listeningUrlIn,
+  parseCpuSeconds,
+  parseMachineBusySeconds,
+  parseVmRss,
+} from '../src/processes';
 import { keySource } from '../src/scenarios';
 import { describeFailures } from '../src/load';
 
@@ -12,6 +17,17 @@ describe('reading /proc', () => {
     const stat =
       '4242 (node (dcu) x) S 1 4242 4242 0 -1 4194560 1000 0 0 0 250 50 0 0 20 0 11 0 100 0 0';
     expect(parseCpuSeconds(stat)).toBe(3);
+  });
+});
+
+describe('parseMachineBusySeconds', () => {
+  it('counts every busy column of the cpu line but idle and iowait', () => {
+    const stat = 'cpu  100 20 30 5000 400 5 6 7 0 0\ncpu0 50 10 15 2500 200 2 3 3 0 0\n';
+    expect(parseMachineBusySeconds(stat)).toBeCloseTo(1.68);
+  });
+
+  it('is undefined without a cpu line', () => {
+    expect(parseMachineBusySeconds('intr 1 2 3\n')).toBeUndefined();
   });
 });
 

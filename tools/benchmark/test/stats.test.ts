@@ -66,11 +66,20 @@ describe('PerSecondRecorder', () => {
     recorder.record(990, 3, true);
     recorder.record(1500, 2, true);
     recorder.record(1600, 9, false);
-    recorder.recordRss(1002, 1000);
-    recorder.recordRss(1998, 2000);
+    recorder.recordGauges(1002, { rssBytes: 1000, serviceCores: 0.5, otherCores: 0.1 });
+    recorder.recordGauges(1998, { rssBytes: 2000 });
     const samples = recorder.samples(2);
     expect(samples).toEqual([
-      { second: 1, requests: 2, failed: 0, p50Ms: 1, p99Ms: 3, rssBytes: 1000 },
+      {
+        second: 1,
+        requests: 2,
+        failed: 0,
+        p50Ms: 1,
+        p99Ms: 3,
+        rssBytes: 1000,
+        serviceCores: 0.5,
+        otherCores: 0.1,
+      },
       { second: 2, requests: 1, failed: 1, p50Ms: 2, p99Ms: 2, rssBytes: 2000 },
     ]);
   });
@@ -91,6 +100,16 @@ describe('degradation', () => {
       lastWindowRps: 900,
       ratio: 0.9,
     });
+  });
+
+  it('reports how much CPU other processes took in each window', () => {
+    const series = steadySeries(20, () => 100).map((sample) => ({
+      ...sample,
+      otherCores: sample.second <= 10 ? 0.2 : 1.4,
+    }));
+    const trend = degradation(series);
+    expect(trend?.firstWindowOtherCores).toBeCloseTo(0.2);
+    expect(trend?.lastWindowOtherCores).toBeCloseTo(1.4);
   });
 
   it('needs at least two windows of samples', () => {

@@ -51,6 +51,7 @@ describe('ratio targets', () => {
     );
     expect(outcome?.pass).toBe(false);
     expect(outcome?.verdict).toContain('12×409');
+    expect(outcome?.verdict).toContain('its ratio, errors aside: 1.50×');
   });
 
   it('does not judge against a baseline that had errors or did not run', () => {
