@@ -32,7 +32,9 @@ beforeAll(async () => {
     method: 'POST',
     url: '/register',
     headers: { authorization: `Bearer ${registryToken}` },
-    payload: { type: 'dcu', url: 'http://127.0.0.1:9002' },
+    // A URL the generators never make: a generated registration of the same type and URL would
+    // (rightly) replace this entry.
+    payload: { type: 'dcu', url: 'http://kept-instance.invalid:9002' },
   });
   expect(registered.statusCode).toBe(201);
   realId = registered.json<{ id: string }>().id;
