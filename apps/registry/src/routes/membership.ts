@@ -6,9 +6,8 @@ import {
   RegisterRequest,
   RegisterResponse,
 } from '@grantline/contracts';
-import { describedResponse, HttpError } from '@grantline/service-kit';
+import { describedResponse, HttpError, requireBearerSecret } from '@grantline/service-kit';
 import { Type } from '@sinclair/typebox';
-import { requireRegistryToken } from '../plugins/registry-auth';
 
 export interface MembershipRoutesOptions {
   registryToken: string;
@@ -20,9 +19,12 @@ export const membershipRoutes: FastifyPluginAsyncTypebox<MembershipRoutesOptions
   options,
 ) => {
   // onRequest, before validation: without the token a caller learns nothing, not even a 400.
-  app.addHook('onRequest', requireRegistryToken(options.registryToken));
+  app.addHook('onRequest', requireBearerSecret(options.registryToken, 'REGISTRY_TOKEN'));
   const errors = {
-    400: describedResponse(ErrorResponse, 'The body does not match the schema (a bad `type`, `id` or `url`, or an unknown field).'),
+    400: describedResponse(
+      ErrorResponse,
+      'The body does not match the schema (a bad `type`, `id` or `url`, or an unknown field).',
+    ),
     401: describedResponse(ErrorResponse, 'The registry token is missing or wrong.'),
   };
   const unknownId = describedResponse(
@@ -51,7 +53,11 @@ export const membershipRoutes: FastifyPluginAsyncTypebox<MembershipRoutesOptions
     },
     async (request, reply) => {
       const { type, url } = request.body;
-      if (!isHttpUrl(url)) throw new HttpError(400, `url must be an absolute http: or https: URL, got ${JSON.stringify(url)}.`);
+      if (!isHttpUrl(url))
+        throw new HttpError(
+          400,
+          `url must be an absolute http: or https: URL, got ${JSON.stringify(url)}.`,
+        );
       const entry = app.instances.register(type, url);
       request.log.info({ instanceId: entry.id, type, url }, 'instance registered');
       return reply.status(201).send({
