@@ -99,6 +99,7 @@ export function timelineSpec(result: ScenarioResult, subtitle: string): TopLevel
               range: ['#9467bd', '#7f7f7f'],
             },
             title: null,
+            legend: { orient: 'top' as const },
           },
         },
       },

@@ -139,4 +139,41 @@ describe('renderMarkdown', () => {
     expect(markdown).toContain('| DCU read ≥ 0.5 × bare Fastify hello | pass: 0.57× ≥ 0.50× |');
     expect(markdown).toContain('![chart-overview](chart-overview.svg)');
   });
+
+  it('shows the over-time table with the CPU other processes took', () => {
+    const long = scenario({
+      id: 'long-read',
+      rate: 30_000,
+      latency,
+      perSecond: [],
+      degradation: {
+        windowSeconds: 10,
+        firstWindowRps: 30_000,
+        lastWindowRps: 27_000,
+        ratio: 0.9,
+        firstWindowOtherCores: 0.1,
+        lastWindowOtherCores: 0.8,
+      },
+      rssGrowth: {
+        afterWarmupBytes: 100 * 2 ** 20,
+        endBytes: 104 * 2 ** 20,
+        growth: 0.04,
+        warmupSeconds: 10,
+        windowSeconds: 5,
+      },
+    });
+    const report: BenchReport = {
+      startedAt: '2026-01-31T12:00:00.000Z',
+      finishedAt: '2026-01-31T12:05:00.000Z',
+      commandLine: 'npm run bench',
+      machine,
+      settings: { durationSeconds: 10, longDurationSeconds: 60, warmupSeconds: 2, connections: 50 },
+      scenarios: [long],
+      targets: evaluateTargets([long]),
+      charts: [],
+    };
+    expect(renderMarkdown(report, '/out')).toContain(
+      '| long-read | 30,000 | 27,000 | 0.90× | 0.10 cores / 0.80 cores | 100.0 MiB | 104.0 MiB | 4.0% |',
+    );
+  });
 });
