@@ -24,6 +24,6 @@ export function requireBearerSecret(secret: string, name: string) {
   return async function checkBearerSecret(request: FastifyRequest): Promise<void> {
     const presented = bearerToken(request.headers.authorization);
     if (presented === undefined) throw new HttpError(401, `Missing "Authorization: Bearer <${name}>" header.`);
-    if (!secretsEqual(presented, secret)) throw new HttpError(401, `The ${name} presented is not valid.`);
+    if (!secretsEqual(presented, secret)) throw new HttpError(401, `The bearer token is not the ${name}.`);
   };
 }
