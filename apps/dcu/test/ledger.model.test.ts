@@ -12,7 +12,7 @@ import { bearer, buildTestDcu, makeAccountDir, serviceToken, type DcuApp } from 
 jest.setTimeout(180_000);
 
 const DAY_MS = 1000;
-const RUNS = Number(process.env.MODEL_RUNS ?? 30);
+const RUNS = Number(process.env.MODEL_RUNS ?? 20);
 const MAX_COMMANDS = Number(process.env.MODEL_COMMANDS ?? 100);
 
 // ---- the model ---------------------------------------------------------------------------
@@ -59,7 +59,8 @@ interface Model {
 }
 
 interface Real {
-  app: DcuApp;
+  /** One DCU, or two on the same folder (every command runs on the one it names). */
+  apps: DcuApp[];
   accountDir: string;
   clock: { ms: number };
 }
@@ -110,16 +111,32 @@ const pick = <T>(items: readonly T[], index: number): T => items[index % items.l
 
 // ---- commands ----------------------------------------------------------------------------
 
-type Command = fc.AsyncCommand<Model, Real>;
+/** Every command runs on one instance: `on` picks it (modulo the number of instances). */
+abstract class Command implements fc.AsyncCommand<Model, Real> {
+  on = 0;
+  abstract check(model: Readonly<Model>): boolean;
+  abstract run(model: Model, real: Real): Promise<void>;
+  abstract describe(): string;
+  app(real: Real): DcuApp {
+    return real.apps[this.on % real.apps.length]!;
+  }
+  toString(): string {
+    return `${this.describe()}@${this.on}`;
+  }
+}
 
-class OpenAccount implements Command {
+class OpenAccount extends Command {
   constructor(
     readonly amountCents: number,
     readonly durationDays: number,
     /** Ask again for an earlier proposal (same or other terms) instead of a new one. */
     readonly again: { index: number; sameTerms: boolean } | undefined,
-  ) {}
-  check = () => true;
+  ) {
+    super();
+  }
+  check() {
+    return true;
+  }
   async run(model: Model, real: Real) {
     const earlier =
       this.again && model.accounts.length > 0 ? pick(model.accounts, this.again.index) : undefined;
@@ -138,7 +155,7 @@ class OpenAccount implements Command {
             amountCents: this.amountCents,
             durationDays: this.durationDays,
           };
-    const response = await real.app.inject({
+    const response = await this.app(real).inject({
       method: 'POST',
       url: '/accounts',
       headers: bearer(serviceToken),
@@ -179,20 +196,24 @@ class OpenAccount implements Command {
       withdrawals: [],
     });
   }
-  toString() {
+  describe() {
     return `open(${this.amountCents}, ${this.durationDays} days${this.again ? `, again #${this.again.index} ${this.again.sameTerms ? 'same' : 'other'} terms` : ''})`;
   }
 }
 
-class AddResearcher implements Command {
+class AddResearcher extends Command {
   constructor(
     readonly account: number,
     readonly name: string,
     /** 'none': no Idempotency-Key; 'fresh': a new one; 'reuse': the key of an earlier add. */
     readonly keyMode: 'none' | 'fresh' | 'reuse-same-name' | 'reuse-other-name',
     readonly reuse: number,
-  ) {}
-  check = (model: Readonly<Model>) => model.accounts.length > 0;
+  ) {
+    super();
+  }
+  check(model: Readonly<Model>) {
+    return model.accounts.length > 0;
+  }
   async run(model: Model, real: Real) {
     const account = pick(model.accounts, this.account);
     const earlier = [...account.members, ...account.removed].filter(
@@ -204,7 +225,7 @@ class AddResearcher implements Command {
         : undefined;
     const name = reused && this.keyMode === 'reuse-same-name' ? reused.name : this.name;
     const addKey = reused?.addKey ?? (this.keyMode === 'none' ? undefined : randomUUID());
-    const response = await real.app.inject({
+    const response = await this.app(real).inject({
       method: 'POST',
       url: `/accounts/${account.accountId}/researchers`,
       headers: { ...bearer(account.ownerKey), ...(addKey ? { 'idempotency-key': addKey } : {}) },
@@ -229,18 +250,22 @@ class AddResearcher implements Command {
     expect(account.members.some((member) => member.researcherId === researcherId)).toBe(false);
     account.members.push({ researcherId, name, key, addKey });
   }
-  toString() {
+  describe() {
     return `add(#${this.account}, ${JSON.stringify(this.name)}, ${this.keyMode})`;
   }
 }
 
-class RemoveResearcher implements Command {
+class RemoveResearcher extends Command {
   constructor(
     readonly account: number,
     readonly which: 'member' | 'removed' | 'owner' | 'unknown',
     readonly index: number,
-  ) {}
-  check = (model: Readonly<Model>) => model.accounts.length > 0;
+  ) {
+    super();
+  }
+  check(model: Readonly<Model>) {
+    return model.accounts.length > 0;
+  }
   async run(model: Model, real: Real) {
     const account = pick(model.accounts, this.account);
     let researcherId: string;
@@ -261,27 +286,31 @@ class RemoveResearcher implements Command {
       researcherId = randomUUID();
       expected = 404;
     }
-    const response = await real.app.inject({
+    const response = await this.app(real).inject({
       method: 'DELETE',
       url: `/accounts/${account.accountId}/researchers/${researcherId}`,
       headers: bearer(account.ownerKey),
     });
     same(`${this.toString()} -> ${response.body}`, response.statusCode, expected);
   }
-  toString() {
+  describe() {
     return `remove(#${this.account}, ${this.which} ${this.index})`;
   }
 }
 
-class Withdraw implements Command {
+class Withdraw extends Command {
   constructor(
     readonly account: number,
     readonly who: 'owner' | 'member' | 'removed' | 'other-account',
     readonly whoIndex: number,
     readonly amount: { kind: 'small' | 'exact' | 'over' | 'huge'; cents: number },
     readonly note: string | undefined,
-  ) {}
-  check = (model: Readonly<Model>) => model.accounts.length > 0;
+  ) {
+    super();
+  }
+  check(model: Readonly<Model>) {
+    return model.accounts.length > 0;
+  }
   async run(model: Model, real: Real) {
     const account = pick(model.accounts, this.account);
     let bearerKey = account.ownerKey;
@@ -312,7 +341,7 @@ class Withdraw implements Command {
       huge: 1_000_000_000_000,
     }[this.amount.kind];
     const idempotencyKey = randomUUID();
-    const response = await real.app.inject({
+    const response = await this.app(real).inject({
       method: 'POST',
       url: `/accounts/${account.accountId}/withdrawals`,
       headers: { ...bearer(bearerKey), 'idempotency-key': idempotencyKey },
@@ -348,21 +377,24 @@ class Withdraw implements Command {
       balanceAfterCents: account.balanceCents,
     });
   }
-  toString() {
+  describe() {
     return `withdraw(#${this.account}, ${this.who} ${this.whoIndex}, ${this.amount.kind} ${this.amount.cents}, note ${JSON.stringify(this.note)})`;
   }
 }
 
-class ReuseKey implements Command {
+class ReuseKey extends Command {
   constructor(
     readonly account: number,
     readonly index: number,
     /** 'replay': same body and researcher; others change one thing and must get 422. */
     readonly change: 'replay' | 'amount' | 'note' | 'researcher',
     readonly delta: number,
-  ) {}
-  check = (model: Readonly<Model>) =>
-    model.accounts.some((account) => account.withdrawals.length > 0);
+  ) {
+    super();
+  }
+  check(model: Readonly<Model>) {
+    return model.accounts.some((account) => account.withdrawals.length > 0);
+  }
   async run(model: Model, real: Real) {
     const withWithdrawals = model.accounts.filter((account) => account.withdrawals.length > 0);
     const account = pick(withWithdrawals, this.account);
@@ -384,7 +416,7 @@ class ReuseKey implements Command {
       if (others.length === 0) change = 'replay';
       else bearerKey = pick(others, this.delta);
     }
-    const response = await real.app.inject({
+    const response = await this.app(real).inject({
       method: 'POST',
       url: `/accounts/${account.accountId}/withdrawals`,
       headers: { ...bearer(bearerKey), 'idempotency-key': earlier.idempotencyKey },
@@ -416,44 +448,58 @@ class ReuseKey implements Command {
     if (change === 'researcher' || stillMember) same(step, response.statusCode, 422);
     else same(step, response.statusCode, 401);
   }
-  toString() {
+  describe() {
     return `reuse-key(#${this.account}, withdrawal ${this.index}, ${this.change} ${this.delta})`;
   }
 }
 
-class Restart implements Command {
-  check = () => true;
+class Restart extends Command {
+  check() {
+    return true;
+  }
   async run(model: Model, real: Real) {
-    await real.app.close();
-    real.app = await buildTestDcu(real.accountDir, { dayMs: DAY_MS, now: () => real.clock.ms });
+    const index = this.on % real.apps.length;
+    await real.apps[index]!.close();
+    real.apps[index] = await buildTestDcu(real.accountDir, {
+      dayMs: DAY_MS,
+      now: () => real.clock.ms,
+    });
     model.restarts += 1;
   }
-  toString() {
+  describe() {
     return 'restart';
   }
 }
 
-class PassTime implements Command {
-  constructor(readonly ms: number) {}
-  check = () => true;
+class PassTime extends Command {
+  constructor(readonly ms: number) {
+    super();
+  }
+  check() {
+    return true;
+  }
   async run(_model: Model, real: Real) {
     real.clock.ms += this.ms;
   }
-  toString() {
+  describe() {
     return `pass(${this.ms} ms)`;
   }
 }
 
-class ReadAccount implements Command {
+class ReadAccount extends Command {
   constructor(
     readonly account: number,
     readonly who: number,
-  ) {}
-  check = (model: Readonly<Model>) => model.accounts.length > 0;
+  ) {
+    super();
+  }
+  check(model: Readonly<Model>) {
+    return model.accounts.length > 0;
+  }
   async run(model: Model, real: Real) {
     const account = pick(model.accounts, this.account);
     const keys = [account.ownerKey, ...account.members.map((member) => member.key)];
-    const response = await real.app.inject({
+    const response = await this.app(real).inject({
       url: `/accounts/${account.accountId}`,
       headers: bearer(pick(keys, this.who)),
     });
@@ -465,24 +511,28 @@ class ReadAccount implements Command {
     same(this.toString(), view, expectedView(account, real.clock.ms));
     // Every removed student's key opens nothing, here or anywhere.
     for (const removed of account.removed) {
-      const refused = await real.app.inject({
+      const refused = await this.app(real).inject({
         url: `/accounts/${account.accountId}`,
         headers: bearer(removed.key),
       });
       same(`${this.toString()} removed ${removed.researcherId}`, refused.statusCode, 401);
     }
   }
-  toString() {
+  describe() {
     return `read(#${this.account}, key ${this.who})`;
   }
 }
 
-class ReadTransactions implements Command {
-  constructor(readonly account: number) {}
-  check = (model: Readonly<Model>) => model.accounts.length > 0;
+class ReadTransactions extends Command {
+  constructor(readonly account: number) {
+    super();
+  }
+  check(model: Readonly<Model>) {
+    return model.accounts.length > 0;
+  }
   async run(model: Model, real: Real) {
     const account = pick(model.accounts, this.account);
-    const response = await real.app.inject({
+    const response = await this.app(real).inject({
       url: `/accounts/${account.accountId}/transactions`,
       headers: bearer(account.ownerKey),
     });
@@ -508,7 +558,7 @@ class ReadTransactions implements Command {
       })),
     ]);
   }
-  toString() {
+  describe() {
     return `transactions(#${this.account})`;
   }
 }
@@ -581,6 +631,14 @@ const reuseKey = fc
   );
 
 // fc.commands picks among the arbitraries evenly: the money moves get more than one seat.
+/** A command generator whose commands run on instance 0 or 1 (fresh objects every time). */
+const onSomeInstance = <C extends Command>(arbitrary: fc.Arbitrary<C>) =>
+  fc.tuple(arbitrary, fc.nat(1)).map(([command, on]) => {
+    command.on = on;
+    return command;
+  });
+
+// fc.commands picks among the arbitraries evenly: the money moves get more than one seat.
 const commands = fc.commands(
   [
     openAccount,
@@ -591,48 +649,66 @@ const commands = fc.commands(
     withdraw,
     reuseKey,
     reuseKey,
-    fc.constant(new Restart()),
+    fc.constant(null).map(() => new Restart()),
     fc.integer({ min: 1, max: 2_500 }).map((ms) => new PassTime(ms)),
     fc.tuple(index, index).map(([account, who]) => new ReadAccount(account, who)),
     index.map((account) => new ReadTransactions(account)),
-  ],
+  ].map((arbitrary) => onSomeInstance<Command>(arbitrary)),
   { maxCommands: MAX_COMMANDS, size: 'max' },
 );
 
+async function runAgainstModel(instances: 1 | 2): Promise<void> {
+  let steps = 0;
+  let restarts = 0;
+  ran.clear();
+  await fc.assert(
+    fc.asyncProperty(commands, async (sequence) => {
+      const folder = await makeAccountDir();
+      const clock = { ms: Date.parse('2030-01-01T00:00:00.000Z') };
+      const build = () => buildTestDcu(folder.accountDir, { dayMs: DAY_MS, now: () => clock.ms });
+      const real: Real = { apps: [], accountDir: folder.accountDir, clock };
+      for (let i = 0; i < instances; i++) real.apps.push(await build());
+      const model: Model = { accounts: [], restarts: 0 };
+      try {
+        await fc.asyncModelRun(() => ({ model, real }), sequence);
+        // The last word: fresh instances read the same ledgers from disk, and agree.
+        for (let on = 0; on < instances; on++) {
+          const restart = new Restart();
+          restart.on = on;
+          await restart.run(model, real);
+        }
+        for (let i = 0; i < model.accounts.length; i++) {
+          for (let on = 0; on < instances; on++) {
+            const read = new ReadAccount(i, 0);
+            const transactions = new ReadTransactions(i);
+            read.on = on;
+            transactions.on = on;
+            await read.run(model, real);
+            await transactions.run(model, real);
+          }
+        }
+        steps += [...sequence].length;
+        restarts += model.restarts;
+      } finally {
+        for (const app of real.apps) await app.close();
+        await folder.cleanup();
+      }
+    }),
+    { numRuns: RUNS },
+  );
+  console.log(
+    `ledger model, ${instances} instance(s): ${RUNS} sequences, ${steps} commands, ${restarts} restarts; ` +
+      JSON.stringify(Object.fromEntries([...ran].sort())),
+  );
+  expect(steps).toBeGreaterThan(RUNS);
+}
+
 describe('the DCU ledger against an in-memory model', () => {
   it('agrees with the model after every step of random sequences, restarts included', async () => {
-    let steps = 0;
-    let restarts = 0;
-    await fc.assert(
-      fc.asyncProperty(commands, async (sequence) => {
-        const folder = await makeAccountDir();
-        const clock = { ms: Date.parse('2030-01-01T00:00:00.000Z') };
-        const real: Real = {
-          app: await buildTestDcu(folder.accountDir, { dayMs: DAY_MS, now: () => clock.ms }),
-          accountDir: folder.accountDir,
-          clock,
-        };
-        const model: Model = { accounts: [], restarts: 0 };
-        try {
-          await fc.asyncModelRun(() => ({ model, real }), sequence);
-          // The last word: a fresh instance reads the same ledgers from disk.
-          await new Restart().run(model, real);
-          for (let i = 0; i < model.accounts.length; i++) {
-            await new ReadAccount(i, 0).run(model, real);
-            await new ReadTransactions(i).run(model, real);
-          }
-          steps += [...sequence].length;
-          restarts += model.restarts;
-        } finally {
-          await real.app.close();
-          await folder.cleanup();
-        }
-      }),
-      { numRuns: RUNS },
-    );
-    console.log(
-      `ledger model: ${RUNS} sequences, ${steps} commands, ${restarts} restarts; ${JSON.stringify(Object.fromEntries([...ran].sort()))}`,
-    );
-    expect(steps).toBeGreaterThan(RUNS);
+    await runAgainstModel(1);
+  });
+
+  it('agrees with the model when every step goes to one of two instances on the same folder', async () => {
+    await runAgainstModel(2);
   });
 });
