@@ -72,7 +72,7 @@ libs=$(cd "$out/node_modules/@grantline" && for name in *; do
   case "$(readlink "$name")" in ../../libs/*) printf '@grantline/%s ' "$name" ;; esac
 done)
 if [ -n "$libs" ]; then
-  # shellcheck disable=SC2086
+  # shellcheck disable=SC2016,SC2086
   (cd "$out/apps/$app" && node -e '
     for (const name of process.argv.slice(1)) {
       try {

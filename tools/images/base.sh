@@ -10,6 +10,7 @@
 #
 # Usage: tools/images/base.sh        (idempotent; prints the image name)
 set -euo pipefail
+# shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need buildah podman debootstrap npm sha256sum
 

@@ -11,6 +11,7 @@
 # Environment: IMAGE_BUILDER (auto, docker or buildah), IMAGE_TAG (latest), BASE_IMAGE,
 #   IMAGES_CACHE_DIR, BUILD_NPM_CACHE, BUILD_CA_BUNDLE, CONTAINERS_CONF (see lib.sh).
 set -euo pipefail
+# shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 builder=${IMAGE_BUILDER:-auto}

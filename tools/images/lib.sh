@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # Shared settings for the image scripts (sourced, not run).
 # Override any of these from the environment.
 

@@ -19,6 +19,7 @@
 #
 # Environment: IMAGES_TEST_KEEP=1 keeps the logs in the temporary folder for a look.
 set -euo pipefail
+# shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need buildah podman runc docker-compose node
 
@@ -73,7 +74,7 @@ export DOCKER_HOST="unix://$work/podman.sock"
 export COMPOSE_HTTP_TIMEOUT=120
 unset COMPOSE_FILE COMPOSE_PROJECT_NAME
 
-network_links() { ls /sys/class/net | sort; }
+network_links() { find /sys/class/net -mindepth 1 -maxdepth 1 -printf "%f\n" | sort; }
 links_before=$(network_links)
 
 compose=(docker-compose --ansi never -p "$project" -f "$REPO_ROOT/compose.yaml" --env-file "$work/env")
@@ -197,6 +198,7 @@ container_of() {
 registry_services() {
   local port
   port=$(podman port "$(container_of registry)" 9000/tcp | head -1 | sed 's/.*://')
+  # shellcheck disable=SC2016
   node -e '
     fetch(`http://127.0.0.1:${process.argv[1]}/services`)
       .then((response) => response.json())
