@@ -37,10 +37,12 @@ const runDirs: string[] = [];
 function startLauncher(args: string[]) {
   const runDir = mkdtempSync(path.join(tmpdir(), 'grantline-launcher-test-'));
   runDirs.push(runDir);
+  // Nx sets FORCE_COLOR for its tasks; with NO_COLOR too, Node warns on stderr.
+  const { FORCE_COLOR: _forceColor, ...inherited } = process.env;
   const child = spawn(process.execPath, [LAUNCHER, ...args], {
     cwd: ROOT,
     env: {
-      ...process.env,
+      ...inherited,
       LAUNCHER_SKIP_BUILD: '1',
       DAY_MS: '50',
       GRANTLINE_RUN_DIR: runDir,
