@@ -88,6 +88,20 @@ describe('registry client discovery', () => {
     });
   });
 
+  it('keeps the last list, marked stale, while a restarted registry knows nobody yet', async () => {
+    registerDirectly('dcu', 'http://127.0.0.1:9101');
+    expect(await client.instances('dcu')).toHaveLength(1);
+    await registry.app.close();
+    // Restarted, empty: services have not registered again yet.
+    registry = await startRegistry({ heartbeatIntervalMs: 1_000, port: registry.port });
+    await waitFor('a refresh from the empty registry', () => client.isStale('dcu'));
+    await new Promise((resolve) => setTimeout(resolve, 300)); // several refreshes, all empty
+    expect((await client.pick('dcu'))?.url).toBe('http://127.0.0.1:9101');
+    // Once the service is back, the list is fresh again.
+    registerDirectly('dcu', 'http://127.0.0.1:9101');
+    await waitFor('a fresh list', async () => !client.isStale('dcu') && (await client.instances('dcu')).length === 1);
+  });
+
   it('answers with nothing, not an error, when the registry was never reachable', async () => {
     await registry.app.close();
     await client.close();

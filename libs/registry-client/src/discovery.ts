@@ -16,6 +16,8 @@ interface TypeCache {
   instances: ServiceInstance[];
   lastSuccessAt: number | undefined;
   lastAttemptFailed: boolean;
+  /** When the registry began answering an empty list while we still knew instances. */
+  emptySince: number | undefined;
   inflight: Promise<void> | undefined;
   timer: NodeJS.Timeout | undefined;
 }
@@ -53,7 +55,9 @@ export class Discovery {
     const cache = this.caches.get(type);
     if (!cache || cache.lastSuccessAt === undefined) return true;
     return (
-      cache.lastAttemptFailed || Date.now() - cache.lastSuccessAt > 3 * this.options.refreshIntervalMs
+      cache.lastAttemptFailed ||
+      cache.emptySince !== undefined ||
+      Date.now() - cache.lastSuccessAt > 3 * this.options.refreshIntervalMs
     );
   }
 
@@ -90,6 +94,7 @@ export class Discovery {
         instances: [],
         lastSuccessAt: undefined,
         lastAttemptFailed: false,
+        emptySince: undefined,
         inflight: undefined,
         timer: undefined,
       };
@@ -107,6 +112,26 @@ export class Discovery {
     cache.timer.unref();
   }
 
+  /**
+   * Takes a fresh list, except that a sudden empty list is not believed at once: a registry that
+   * just restarted knows nobody until services register again (within a heartbeat or two).
+   * Meanwhile the last list is served, marked stale; instances that are really gone fail their
+   * calls and are quarantined.
+   */
+  private accept(cache: TypeCache, instances: ServiceInstance[]): void {
+    const now = Date.now();
+    if (instances.length === 0 && cache.instances.length > 0) {
+      cache.emptySince ??= now;
+      if (now - cache.emptySince < this.emptyListGraceMs) return;
+    }
+    cache.emptySince = undefined;
+    cache.instances = instances;
+  }
+
+  private get emptyListGraceMs(): number {
+    return Math.max(5_000, 3 * this.options.refreshIntervalMs);
+  }
+
   private async fetch(type: string, cache: TypeCache): Promise<void> {
     try {
       const response = await this.options.pools.request<ServiceListResponse>(this.registryOrigin, {
@@ -115,7 +140,7 @@ export class Discovery {
         timeoutMs: 2_000,
       });
       if (response.statusCode !== 200) throw new Error(`registry answered ${response.statusCode}`);
-      cache.instances = response.body.instances;
+      this.accept(cache, response.body.instances);
       cache.lastSuccessAt = Date.now();
       cache.lastAttemptFailed = false;
       const now = Date.now();

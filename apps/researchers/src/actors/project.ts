@@ -118,7 +118,8 @@ async function addStudent(
   ownerKey: string,
   name: string,
 ): Promise<string | undefined> {
-  // Not repeatable (no Idempotency-Key in the contract), so the call is tried once.
+  // The DCU answers a repeat of the key with the same student, so a DCU dying mid-call
+  // costs a retry on another instance, not a second student or a failed operation.
   const outcome = await callWithRetries<AddResearcherResponse>(
     context.client,
     'dcu',
@@ -127,6 +128,7 @@ async function addStudent(
       path: `/accounts/${accountId}/researchers`,
       headers: { authorization: `Bearer ${ownerKey}` },
       body: { name },
+      idempotencyKey: randomUUID(),
     },
     { retries: 2, sleep: context.sleep, signal: context.runSignal },
   );
