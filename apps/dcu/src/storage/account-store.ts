@@ -94,6 +94,8 @@ interface AccountEntry {
   idempotency: IdempotencyIndex;
   /** Bytes of the ledger already applied to `state`. */
   appliedBytes: number;
+  /** End of this process's own write still on its way to disk (not another instance's). */
+  writingEnd: number;
   /** Serializes changes and catch-up within this process; the file lock does it across. */
   mutex: Mutex;
   pending: PendingWithdrawal[];
@@ -174,7 +176,7 @@ export class AccountStore {
       this.assertSameTerms(entry.state, request);
       return { accountId, ownerKey, created: false };
     }
-    await entry.mutex.runExclusive(() => this.writeSnapshot(entry));
+    await this.writeSnapshot(entry);
     return { accountId, ownerKey, created: true };
   }
 
@@ -300,7 +302,7 @@ export class AccountStore {
       if (entry.snapshotTimer) {
         clearTimeout(entry.snapshotTimer);
         entry.snapshotTimer = undefined;
-        await entry.mutex.runExclusive(() => this.writeSnapshot(entry)).catch(() => undefined);
+        await this.writeSnapshot(entry).catch(() => undefined);
       }
       await entry.snapshotWrite;
       await entry.ledger.close();
@@ -375,6 +377,7 @@ export class AccountStore {
       keys: new AccountKeys(),
       idempotency: new IdempotencyIndex(),
       appliedBytes: 0,
+      writingEnd: 0,
       mutex: new Mutex(),
       pending: [],
       flushing: false,
@@ -388,8 +391,9 @@ export class AccountStore {
     return entry;
   }
 
+  /** Whether another instance appended since we last looked (our own write in flight aside). */
   private async ledgerGrew(entry: AccountEntry): Promise<boolean> {
-    return (await entry.ledger.size()) > entry.appliedBytes;
+    return (await entry.ledger.size()) > Math.max(entry.appliedBytes, entry.writingEnd);
   }
 
   /**
@@ -431,6 +435,7 @@ export class AccountStore {
   private async append(entry: AccountEntry, records: LedgerRecord[]): Promise<void> {
     const lines = records.map(serializeRecord);
     const data = Buffer.from(lines.join(''), 'utf8');
+    entry.writingEnd = entry.appliedBytes + data.length;
     await entry.ledger.appendDurably(entry.appliedBytes, data);
     let offset = entry.appliedBytes;
     records.forEach((record, index) => {
@@ -572,31 +577,35 @@ export class AccountStore {
     if (entry.snapshotTimer || this.closed) return;
     entry.snapshotTimer = setTimeout(() => {
       entry.snapshotTimer = undefined;
-      entry.snapshotWrite = entry.mutex
-        .runExclusive(() => this.writeSnapshot(entry))
-        .catch((error: unknown) =>
-          this.options.logger.warn({ err: error, accountId: entry.accountId }, 'could not write the account snapshot'),
-        );
+      this.writeSnapshot(entry).catch((error: unknown) =>
+        this.options.logger.warn({ err: error, accountId: entry.accountId }, 'could not write the account snapshot'),
+      );
     }, SNAPSHOT_DELAY_MS);
     entry.snapshotTimer.unref();
   }
 
   /**
    * The account as a person reads it. Derived from the ledger (which it names), so it may lag
-   * the ledger by a second; it is never needed to recover.
+   * the ledger by a second; it is never needed to recover. Taken in one synchronous step, so it
+   * is consistent without the account's mutex; written after any earlier snapshot of the account.
    */
-  private async writeSnapshot(entry: AccountEntry): Promise<void> {
-    const view = accountView(entry.state, this.now());
+  private writeSnapshot(entry: AccountEntry): Promise<void> {
     const snapshot = {
-      ...view,
+      ...accountView(entry.state, this.now()),
       proposalId: entry.state.proposalId,
       withdrawals: entry.state.withdrawalCount,
       ledger: `${entry.accountId}.ledger.jsonl`,
       ledgerBytes: entry.appliedBytes,
       writtenAt: new Date(this.now()).toISOString(),
     };
-    await replaceFileAtomically(this.snapshotPath(entry.accountId), `${JSON.stringify(snapshot, null, 2)}\n`);
+    const contents = `${JSON.stringify(snapshot, null, 2)}\n`;
+    const write = entry.snapshotWrite
+      .catch(() => undefined)
+      .then(() => replaceFileAtomically(this.snapshotPath(entry.accountId), contents));
+    entry.snapshotWrite = write.catch(() => undefined);
+    return write;
   }
+
 }
 
 function sameRequest(record: WithdrawalRecord, request: WithdrawalRequestData): boolean {
