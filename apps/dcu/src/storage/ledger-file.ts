@@ -46,7 +46,7 @@ export class LedgerFile {
   /** Reads the complete records in [from, until), until defaulting to the size of the file. */
   async scan(from: number, until?: number): Promise<ScanResult> {
     const handle = await this.fileHandle();
-    const size = until ?? (await handle.stat()).size;
+    const size = until ?? fstatSync(handle.fd).size;
     const records: ScannedRecord[] = [];
     let endOffset = from;
     let pending = Buffer.alloc(0);
