@@ -29,6 +29,9 @@ const MAX_BATCH = 512;
 /** Longest a busy account keeps its lock between batches before letting others in. */
 const LEASE_MS = 50;
 const SNAPSHOT_DELAY_MS = 1000;
+/** A temp file untouched this long belongs to a dead writer. */
+const LEFTOVER_AGE_MS = 60_000;
+const LEFTOVER_SWEEP_MS = 30_000;
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export interface StoreLogger {
@@ -118,6 +121,7 @@ export class AccountStore {
   private readonly lock: AccountLock;
   private readonly now: () => number;
   private closed = false;
+  private sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: AccountStoreOptions) {
     this.directory = resolve(options.directory);
@@ -133,14 +137,28 @@ export class AccountStore {
   /** Loads every account on disk and removes temp files that killed writers left behind. */
   async start(): Promise<void> {
     await mkdir(this.directory, { recursive: true });
-    const removed = await removeAbandonedTempFiles(this.directory, 60_000);
-    if (removed > 0) this.options.logger.info({ removed }, 'removed temp files left by a killed writer');
+    await this.sweepLeftovers();
+    this.sweepTimer = setInterval(() => void this.sweepLeftovers(), LEFTOVER_SWEEP_MS);
+    this.sweepTimer.unref();
     const ids = (await readdir(this.directory))
       .filter((name) => name.endsWith('.ledger.jsonl'))
       .map((name) => name.slice(0, -'.ledger.jsonl'.length))
       .filter((id) => UUID_PATTERN.test(id));
     for (const id of ids) await this.entry(id);
     this.options.logger.info({ accounts: this.entries.size, directory: this.directory }, 'accounts loaded');
+  }
+
+  /**
+   * Temp files that writers killed mid-write left behind. (Their lock directories are left to
+   * the lock itself: taken over when stale, as removing them from outside could race a takeover.)
+   */
+  private async sweepLeftovers(): Promise<void> {
+    try {
+      const removed = await removeAbandonedTempFiles(this.directory, LEFTOVER_AGE_MS);
+      if (removed > 0) this.options.logger.info({ removed }, 'removed temp files a killed writer left behind');
+    } catch (error) {
+      this.options.logger.warn({ err: error }, 'could not sweep the account folder');
+    }
   }
 
   get accountCount(): number {
@@ -295,6 +313,7 @@ export class AccountStore {
   /** Waits for queued withdrawals, writes the last snapshots and closes every file. */
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.sweepTimer);
     for (const entry of this.entries.values()) {
       while (entry.pending.length > 0 && this.entries.get(entry.accountId) === entry) {
         await entry.mutex.runExclusive(() => this.commitWhileBusy(entry));
