@@ -66,6 +66,9 @@ export interface AccountState {
   dayMs: number;
   createdAtMs: number;
   expiresAtMs: number;
+  /** The same two instants as the ledger writes them (ISO 8601), kept to answer reads. */
+  createdAt: string;
+  expiresAt: string;
   /** Current researchers in the order they joined; removed ones are gone. */
   researchers: Map<string, Member>;
   /** Every researcher id ever used, so a removed id is never handed out again. */
@@ -90,6 +93,8 @@ export function stateFromOpened(record: OpenedRecord): AccountState {
     dayMs: record.dayMs,
     createdAtMs: Date.parse(record.createdAt),
     expiresAtMs: Date.parse(record.expiresAt),
+    createdAt: record.createdAt,
+    expiresAt: record.expiresAt,
     researchers: new Map([[owner.researcherId, owner]]),
     everAdded: new Set([owner.researcherId]),
     withdrawalCount: 0,

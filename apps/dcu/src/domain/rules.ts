@@ -45,8 +45,8 @@ export function accountView(state: AccountState, nowMs: number): AccountView {
     balanceCents: state.balanceCents,
     durationDays: state.durationDays,
     daysRemaining: daysRemaining(state, nowMs),
-    createdAt: new Date(state.createdAtMs).toISOString(),
-    expiresAt: new Date(state.expiresAtMs).toISOString(),
+    createdAt: state.createdAt,
+    expiresAt: state.expiresAt,
     status: accountStatus(state, nowMs),
   };
 }

@@ -29,6 +29,8 @@ const MAX_BATCH = 512;
 /** Longest a busy account keeps its lock between batches before letting others in. */
 const LEASE_MS = 50;
 const SNAPSHOT_DELAY_MS = 1000;
+/** How stale a read may be with respect to changes made by another instance. */
+const FRESHNESS_MS = 5;
 /** A temp file untouched this long belongs to a dead writer. */
 const LEFTOVER_AGE_MS = 60_000;
 const LEFTOVER_SWEEP_MS = 30_000;
@@ -99,6 +101,8 @@ interface AccountEntry {
   appliedBytes: number;
   /** End of this process's own write still on its way to disk (not another instance's). */
   writingEnd: number;
+  /** When `ledgerGrew` last looked at the file (performance.now()). */
+  sizeCheckedAt: number;
   /** Serializes changes and catch-up within this process; the file lock does it across. */
   mutex: Mutex;
   pending: PendingWithdrawal[];
@@ -397,6 +401,7 @@ export class AccountStore {
       idempotency: new IdempotencyIndex(),
       appliedBytes: 0,
       writingEnd: 0,
+      sizeCheckedAt: Number.NEGATIVE_INFINITY,
       mutex: new Mutex(),
       pending: [],
       flushing: false,
@@ -410,8 +415,16 @@ export class AccountStore {
     return entry;
   }
 
-  /** Whether another instance appended since we last looked (our own write in flight aside). */
+  /**
+   * Whether another instance appended since we last looked (our own write in flight aside).
+   * Looked at most once per FRESHNESS_MS: under load the fstat was a tenth of a read's cost, and
+   * a change another instance made is seen by reads here within that time. (Every change
+   * re-reads the ledger under the lock, so no decision about money is made on stale state.)
+   */
   private async ledgerGrew(entry: AccountEntry): Promise<boolean> {
+    const now = performance.now();
+    if (now - entry.sizeCheckedAt < FRESHNESS_MS) return false;
+    entry.sizeCheckedAt = now;
     return (await entry.ledger.size()) > Math.max(entry.appliedBytes, entry.writingEnd);
   }
 
