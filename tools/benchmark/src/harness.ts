@@ -6,6 +6,7 @@ import { measureDurableWrites } from './disk';
 import { describeFailures, runLoad, type LoadOutcome, type LoadSpec } from './load';
 import type { BenchOptions, ScenarioId } from './options';
 import { BASELINE_OF } from './options';
+import type { CpuPinning } from './cpu-pinning';
 import { gaugeSampler, ServiceProcess } from './processes';
 import type { ScenarioResult } from './results';
 
@@ -84,6 +85,8 @@ export class Harness {
     readonly options: BenchOptions,
     readonly runDir: string,
     readonly secrets: RunSecrets,
+    /** Servers run on these CPUs, the load generator on another. */
+    readonly pinning?: CpuPinning,
   ) {}
 
   scriptPath(app: AppName): string {
@@ -128,7 +131,14 @@ export class Harness {
           `${label}-${Date.now()}.cpuprofile`,
         ]
       : [];
-    const service = new ServiceProcess({ label, script, env, cwd: this.root, nodeArgs });
+    const service = new ServiceProcess({
+      label,
+      script,
+      env,
+      cwd: this.root,
+      nodeArgs,
+      pinning: this.pinning,
+    });
     this.processes.add(service);
     try {
       return { process: service, url: await service.waitForUrl() };
