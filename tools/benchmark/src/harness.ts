@@ -6,7 +6,6 @@ import { measureDurableWrites } from './disk';
 import { describeFailures, runLoad, type LoadOutcome, type LoadSpec } from './load';
 import type { BenchOptions, ScenarioId } from './options';
 import { BASELINE_OF } from './options';
-import type { CpuPinning } from './cpu-pinning';
 import { gaugeSampler, ServiceProcess } from './processes';
 import type { ScenarioResult } from './results';
 
@@ -85,8 +84,6 @@ export class Harness {
     readonly options: BenchOptions,
     readonly runDir: string,
     readonly secrets: RunSecrets,
-    /** Servers run on these CPUs, the load generator on another. */
-    readonly pinning?: CpuPinning,
   ) {}
 
   scriptPath(app: AppName): string {
@@ -131,14 +128,7 @@ export class Harness {
           `${label}-${Date.now()}.cpuprofile`,
         ]
       : [];
-    const service = new ServiceProcess({
-      label,
-      script,
-      env,
-      cwd: this.root,
-      nodeArgs,
-      pinning: this.pinning,
-    });
+    const service = new ServiceProcess({ label, script, env, cwd: this.root, nodeArgs });
     this.processes.add(service);
     try {
       return { process: service, url: await service.waitForUrl() };

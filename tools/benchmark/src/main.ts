@@ -1,7 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { pinCpus } from './cpu-pinning';
 import { overviewSpec, renderSvg, timelineSpec } from './charts';
 import { freshSecrets, Harness } from './harness';
 import { describeMachine, describeMachineLine } from './machine';
@@ -33,8 +32,7 @@ async function main(): Promise<number> {
   const parent = options.workDir ?? path.join(ROOT, 'account_files');
   mkdirSync(parent, { recursive: true });
   const runDir = mkdtempSync(path.join(parent, 'bench-'));
-  const pinning = pinCpus();
-  const harness = new Harness(ROOT, options, runDir, freshSecrets(), pinning);
+  const harness = new Harness(ROOT, options, runDir, freshSecrets());
   const cleanUp = () => {
     harness.killAll();
     rmSync(runDir, { recursive: true, force: true });
@@ -52,11 +50,6 @@ async function main(): Promise<number> {
   console.log(`Machine: ${describeMachineLine(machine)}`);
   console.log(
     `Load average: ${machine.loadAverageAtStart.map((value) => value.toFixed(2)).join(' ')}`,
-  );
-  console.log(
-    pinning
-      ? `CPUs: load generator on ${pinning.loadGenerator}, servers on ${pinning.servers} (taskset)`
-      : 'CPUs: not pinned (needs Linux, taskset and 2 CPUs)',
   );
   console.log(`Scenarios: ${options.scenarios.join(', ')}\n`);
 
@@ -82,9 +75,6 @@ async function main(): Promise<number> {
       longDurationSeconds: options.longDurationSeconds,
       warmupSeconds: options.warmupSeconds,
       connections: options.connections,
-      cpus: pinning
-        ? `load generator on CPU ${pinning.loadGenerator}, servers on CPU ${pinning.servers} (taskset)`
-        : 'not pinned',
     },
     scenarios,
     targets: evaluateTargets(scenarios),

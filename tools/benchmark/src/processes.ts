@@ -2,7 +2,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
-import { pinnedCommand, type CpuPinning } from './cpu-pinning';
 
 export interface ServiceProcessOptions {
   /** Shown in messages: "dcu", "fastify-hello". */
@@ -11,8 +10,6 @@ export interface ServiceProcessOptions {
   env: Record<string, string>;
   cwd: string;
   nodeArgs?: string[];
-  /** The CPUs servers run on, apart from the load generator's. */
-  pinning?: CpuPinning | undefined;
   /** Each output line, for whoever wants to watch (e.g. the registration wait). */
   onLine?: (line: string) => void;
 }
@@ -35,12 +32,7 @@ export class ServiceProcess {
   private readonly exited: Promise<void>;
 
   constructor(readonly options: ServiceProcessOptions) {
-    // taskset execs node in place, so the child's pid stays the server's own (for /proc readings).
-    const [command, args] = pinnedCommand(options.pinning, [
-      ...(options.nodeArgs ?? []),
-      options.script,
-    ]);
-    this.child = spawn(command, args, {
+    this.child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.script], {
       cwd: options.cwd,
       env: options.env,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -83,8 +83,7 @@ export function renderMarkdown(report: BenchReport, outDir: string): string {
   lines.push(
     `Settings: ${settings.durationSeconds} s per scenario after ${settings.warmupSeconds} s of unmeasured warm-up, ` +
       `${settings.connections} connections, long runs ${settings.longDurationSeconds} s. ` +
-      `Load generator: autocannon in the benchmark process; every server is its own process` +
-      `${settings.cpus ? `; CPUs: ${settings.cpus}` : ''}. ` +
+      `Load generator: autocannon in the benchmark process; every server is its own process. ` +
       `Latencies are of 2xx answers, measured per request.`,
   );
   lines.push(`Reproduce the whole run: \`${report.commandLine}\``, '');

@@ -40,8 +40,6 @@ export interface BenchSettings {
   longDurationSeconds: number;
   warmupSeconds: number;
   connections: number;
-  /** Where the load generator and the servers ran, e.g. "load generator on CPU 0, servers on CPU 1". */
-  cpus?: string;
 }
 
 export interface BenchReport {
