@@ -8,14 +8,14 @@ import { createHash } from 'node:crypto';
  */
 export class IdempotencyIndex {
   private digests: Float64Array;
-  private offsets: Float64Array;
+  private offsets: Uint32Array | Float64Array;
   private count = 0;
 
   constructor(initialCapacity = 64) {
     let capacity = 16;
     while (capacity < initialCapacity) capacity *= 2;
     this.digests = new Float64Array(capacity);
-    this.offsets = new Float64Array(capacity);
+    this.offsets = new Uint32Array(capacity);
   }
 
   get size(): number {
@@ -23,6 +23,8 @@ export class IdempotencyIndex {
   }
 
   add(idempotencyKey: string, offset: number): void {
+    if (offset > 0xffff_ffff && this.offsets instanceof Uint32Array)
+      this.offsets = Float64Array.from(this.offsets);
     if ((this.count + 1) * 10 > this.digests.length * 7) this.grow();
     this.insert(digestOf(idempotencyKey), offset);
     this.count += 1;
@@ -51,7 +53,10 @@ export class IdempotencyIndex {
     const digests = this.digests;
     const offsets = this.offsets;
     this.digests = new Float64Array(digests.length * 2);
-    this.offsets = new Float64Array(digests.length * 2);
+    this.offsets =
+      offsets instanceof Uint32Array
+        ? new Uint32Array(digests.length * 2)
+        : new Float64Array(digests.length * 2);
     for (let slot = 0; slot < digests.length; slot++) {
       if (digests[slot] !== 0) this.insert(digests[slot]!, offsets[slot]!);
     }
