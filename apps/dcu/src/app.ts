@@ -13,6 +13,7 @@ export interface DcuAppOptions extends ServerOptions {
   accountDir: string;
   dayMs: number;
   lockStaleMs?: number;
+  readFreshnessMs?: number;
   now?: () => number;
 }
 
@@ -32,6 +33,7 @@ export async function buildDcuApp(options: DcuAppOptions) {
     keySecret: options.accountKeySecret,
     dayMs: options.dayMs,
     ...(options.lockStaleMs === undefined ? {} : { lockStaleMs: options.lockStaleMs }),
+    ...(options.readFreshnessMs === undefined ? {} : { readFreshnessMs: options.readFreshnessMs }),
     ...(options.now === undefined ? {} : { now: options.now }),
   });
   await app.register(accountAccess);

@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { appendFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { addStudent, bearer, buildTestDcu, makeAccountDir, openAccount, withdraw, type DcuApp } from './helpers';
+import {
+  addStudent,
+  bearer,
+  buildTestDcu,
+  makeAccountDir,
+  openAccount,
+  withdraw,
+  type DcuApp,
+} from './helpers';
 
 jest.setTimeout(30_000);
 
@@ -27,23 +35,60 @@ describe('durability', () => {
     const account = await openAccount(first);
     const student = await addStudent(first, account);
     const removed = await addStudent(first, account, 'Removed Student');
-    await first.inject({ method: 'DELETE', url: `/accounts/${account.accountId}/researchers/${removed.researcherId}`, headers: bearer(account.ownerKey) });
+    await first.inject({
+      method: 'DELETE',
+      url: `/accounts/${account.accountId}/researchers/${removed.researcherId}`,
+      headers: bearer(account.ownerKey),
+    });
     const idempotencyKey = randomUUID();
-    const withdrawal = (await withdraw(first, account.accountId, student.key, 4_321, idempotencyKey)).json();
-    const viewBefore = (await first.inject({ url: `/accounts/${account.accountId}`, headers: bearer(account.ownerKey) })).json();
-    const transactionsBefore = (await first.inject({ url: `/accounts/${account.accountId}/transactions`, headers: bearer(account.ownerKey) })).json();
+    const withdrawal = (
+      await withdraw(first, account.accountId, student.key, 4_321, idempotencyKey)
+    ).json();
+    const viewBefore = (
+      await first.inject({
+        url: `/accounts/${account.accountId}`,
+        headers: bearer(account.ownerKey),
+      })
+    ).json();
+    const transactionsBefore = (
+      await first.inject({
+        url: `/accounts/${account.accountId}/transactions`,
+        headers: bearer(account.ownerKey),
+      })
+    ).json();
     await first.close();
 
     const second = await start();
-    expect((await second.inject({ url: `/accounts/${account.accountId}`, headers: bearer(student.key) })).json()).toEqual(viewBefore);
-    expect((await second.inject({ url: `/accounts/${account.accountId}/transactions`, headers: bearer(account.ownerKey) })).json()).toEqual(transactionsBefore);
-    expect((await second.inject({ url: `/accounts/${account.accountId}`, headers: bearer(removed.key) })).statusCode).toBe(401);
+    expect(
+      (
+        await second.inject({ url: `/accounts/${account.accountId}`, headers: bearer(student.key) })
+      ).json(),
+    ).toEqual(viewBefore);
+    expect(
+      (
+        await second.inject({
+          url: `/accounts/${account.accountId}/transactions`,
+          headers: bearer(account.ownerKey),
+        })
+      ).json(),
+    ).toEqual(transactionsBefore);
+    expect(
+      (await second.inject({ url: `/accounts/${account.accountId}`, headers: bearer(removed.key) }))
+        .statusCode,
+    ).toBe(401);
 
     const replay = await withdraw(second, account.accountId, student.key, 4_321, idempotencyKey);
     expect(replay.statusCode).toBe(201);
     expect(replay.json()).toEqual(withdrawal);
-    expect((await withdraw(second, account.accountId, student.key, 4_322, idempotencyKey)).statusCode).toBe(422);
-    const viewAfter = (await second.inject({ url: `/accounts/${account.accountId}`, headers: bearer(account.ownerKey) })).json();
+    expect(
+      (await withdraw(second, account.accountId, student.key, 4_322, idempotencyKey)).statusCode,
+    ).toBe(422);
+    const viewAfter = (
+      await second.inject({
+        url: `/accounts/${account.accountId}`,
+        headers: bearer(account.ownerKey),
+      })
+    ).json();
     expect(viewAfter.balanceCents).toBe(viewBefore.balanceCents);
   });
 
@@ -55,15 +100,28 @@ describe('durability', () => {
     const ledgerPath = join(folder.accountDir, `${account.accountId}.ledger.jsonl`);
     const intact = await readFile(ledgerPath, 'utf8');
     await appendFile(ledgerPath, '{"type":"withdrawal","id":"');
-    await writeFile(join(folder.accountDir, `.${account.accountId}.json.999.dead${'.tmp'}`), '{"half');
+    await writeFile(
+      join(folder.accountDir, `.${account.accountId}.json.999.dead${'.tmp'}`),
+      '{"half',
+    );
 
     const second = await start();
-    const view = (await second.inject({ url: `/accounts/${account.accountId}`, headers: bearer(account.ownerKey) })).json();
+    const view = (
+      await second.inject({
+        url: `/accounts/${account.accountId}`,
+        headers: bearer(account.ownerKey),
+      })
+    ).json();
     expect(view.balanceCents).toBe(40_000_000 - 100);
     expect((await withdraw(second, account.accountId, account.ownerKey, 200)).statusCode).toBe(201);
     const ledger = await readFile(ledgerPath, 'utf8');
     expect(ledger.startsWith(intact)).toBe(true);
-    expect(ledger.trimEnd().split('\n').map((line) => JSON.parse(line).type)).toEqual(['opened', 'withdrawal', 'withdrawal']);
+    expect(
+      ledger
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line).type),
+    ).toEqual(['opened', 'withdrawal', 'withdrawal']);
   });
 
   it('removes temp files that a killed writer left behind, once they are old', async () => {
@@ -83,8 +141,18 @@ describe('durability', () => {
     let now = Date.parse('2026-01-01T00:00:00Z');
     const app = await start({ dayMs: 20, now: () => now });
     const account = await openAccount(app, { durationDays: 3 });
-    const read = async () => (await app.inject({ url: `/accounts/${account.accountId}`, headers: bearer(account.ownerKey) })).json();
-    expect(await read()).toMatchObject({ daysRemaining: 3, status: 'active', expiresAt: '2026-01-01T00:00:00.060Z' });
+    const read = async () =>
+      (
+        await app.inject({
+          url: `/accounts/${account.accountId}`,
+          headers: bearer(account.ownerKey),
+        })
+      ).json();
+    expect(await read()).toMatchObject({
+      daysRemaining: 3,
+      status: 'active',
+      expiresAt: '2026-01-01T00:00:00.060Z',
+    });
     now += 21;
     expect(await read()).toMatchObject({ daysRemaining: 2, status: 'active' });
     expect((await withdraw(app, account.accountId, account.ownerKey, 1)).statusCode).toBe(201);
@@ -99,12 +167,40 @@ describe('durability', () => {
   it('expires on the real clock with DAY_MS=20', async () => {
     const app = await start({ dayMs: 20 });
     const account = await openAccount(app, { durationDays: 2 });
-    const first = (await app.inject({ url: `/accounts/${account.accountId}`, headers: bearer(account.ownerKey) })).json();
+    const first = (
+      await app.inject({ url: `/accounts/${account.accountId}`, headers: bearer(account.ownerKey) })
+    ).json();
     expect(first.daysRemaining).toBeGreaterThanOrEqual(1);
     await new Promise((resolve) => setTimeout(resolve, 60));
-    const later = (await app.inject({ url: `/accounts/${account.accountId}`, headers: bearer(account.ownerKey) })).json();
+    const later = (
+      await app.inject({ url: `/accounts/${account.accountId}`, headers: bearer(account.ownerKey) })
+    ).json();
     expect(later).toMatchObject({ daysRemaining: 0, status: 'expired' });
     expect((await withdraw(app, account.accountId, account.ownerKey, 1)).statusCode).toBe(410);
+  });
+
+  it('opens an account on one instance with a key made on the other a moment ago', async () => {
+    const left = await start();
+    // Reads on the right trust its view of the ledger for a minute: only an unknown key makes it look.
+    const right = await start({ readFreshnessMs: 60_000 });
+    const account = await openAccount(left);
+    for (let i = 0; i < 5; i++) {
+      // A read on the right just before, so its view of the ledger is as fresh as can be.
+      expect(
+        (
+          await right.inject({
+            url: `/accounts/${account.accountId}`,
+            headers: bearer(account.ownerKey),
+          })
+        ).statusCode,
+      ).toBe(200);
+      const student = await addStudent(left, account, `Student ${i}`);
+      const read = await right.inject({
+        url: `/accounts/${account.accountId}`,
+        headers: bearer(student.key),
+      });
+      expect(read.statusCode).toBe(200);
+    }
   });
 
   it('two instances on one folder never overdraw an account and see each other’s changes', async () => {
@@ -113,7 +209,10 @@ describe('durability', () => {
     const account = await openAccount(left, { amountCents: 30_000_000 });
     // The right instance learns of the account and of a student added on the left.
     const student = await addStudent(left, account);
-    expect((await right.inject({ url: `/accounts/${account.accountId}`, headers: bearer(student.key) })).statusCode).toBe(200);
+    expect(
+      (await right.inject({ url: `/accounts/${account.accountId}`, headers: bearer(student.key) }))
+        .statusCode,
+    ).toBe(200);
 
     const attempts = Array.from({ length: 120 }, (_, index) => ({
       app: index % 2 ? left : right,
@@ -122,22 +221,45 @@ describe('durability', () => {
       idempotencyKey: randomUUID(),
     }));
     // A few retries of the same key sent to the other instance: still one withdrawal each.
-    const retries = attempts.slice(0, 10).map((attempt) => ({ ...attempt, app: attempt.app === left ? right : left }));
+    const retries = attempts
+      .slice(0, 10)
+      .map((attempt) => ({ ...attempt, app: attempt.app === left ? right : left }));
     const responses = await Promise.all(
-      [...attempts, ...retries].map((attempt) => withdraw(attempt.app, account.accountId, attempt.key, attempt.amountCents, attempt.idempotencyKey)),
+      [...attempts, ...retries].map((attempt) =>
+        withdraw(
+          attempt.app,
+          account.accountId,
+          attempt.key,
+          attempt.amountCents,
+          attempt.idempotencyKey,
+        ),
+      ),
     );
     const succeeded = new Map<string, number>();
     for (const response of responses) {
       expect([201, 409]).toContain(response.statusCode);
-      if (response.statusCode === 201) succeeded.set(response.json().withdrawalId, response.json().amountCents);
+      if (response.statusCode === 201)
+        succeeded.set(response.json().withdrawalId, response.json().amountCents);
     }
     expect(succeeded.size).toBe(60);
 
     for (const app of [left, right]) {
-      const view = (await app.inject({ url: `/accounts/${account.accountId}`, headers: bearer(account.ownerKey) })).json();
+      const view = (
+        await app.inject({
+          url: `/accounts/${account.accountId}`,
+          headers: bearer(account.ownerKey),
+        })
+      ).json();
       expect(view.balanceCents).toBe(0);
-      const { transactions } = (await app.inject({ url: `/accounts/${account.accountId}/transactions`, headers: bearer(account.ownerKey) })).json();
-      const ids = transactions.filter((entry: { type: string }) => entry.type === 'withdrawal').map((entry: { id: string }) => entry.id);
+      const { transactions } = (
+        await app.inject({
+          url: `/accounts/${account.accountId}/transactions`,
+          headers: bearer(account.ownerKey),
+        })
+      ).json();
+      const ids = transactions
+        .filter((entry: { type: string }) => entry.type === 'withdrawal')
+        .map((entry: { id: string }) => entry.id);
       expect(new Set(ids)).toEqual(new Set(succeeded.keys()));
       expect(ids).toHaveLength(60);
     }

@@ -138,7 +138,11 @@ describe('npm start (the launcher)', () => {
 
   it('runs the whole system, prints a summary, exits 0 and leaves no process behind', async () => {
     first = await startLauncher(SMALL_RUN).finished;
-    expect({ code: first.code, stderr: first.stderr }).toEqual({ code: 0, stderr: '' });
+    expect({
+      code: first.code,
+      stderr: first.stderr,
+      output: first.code === 0 ? '' : first.stdout.slice(-3000),
+    }).toEqual({ code: 0, stderr: '', output: '' });
     // registry, two agencies, two DCUs, the simulation
     expect(first.pids).toHaveLength(6);
     expect(first.stdout).toMatch(/registry +listening on http:\/\/127\.0\.0\.1:\d+/);
@@ -159,7 +163,14 @@ describe('npm start (the launcher)', () => {
 
   it('makes the same proposals and decisions for the same seed', async () => {
     const second = await startLauncher(SMALL_RUN).finished;
-    expect(second.code).toBe(0);
+    // On failure, show the run's own account of what went wrong.
+    expect({
+      code: second.code,
+      output: second.code === 0 ? '' : second.stdout.slice(-3000) + second.stderr,
+    }).toEqual({
+      code: 0,
+      output: '',
+    });
     expect(decisions(second.stdout)).toHaveLength(3 + 3);
     expect(decisions(second.stdout)).toEqual(decisions(first.stdout));
     expect(summaryRows(second.stdout).map((row) => row.slice(0, 5))).toEqual(

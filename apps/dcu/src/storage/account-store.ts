@@ -20,7 +20,11 @@ import {
 } from '../domain/ledger';
 import { accountView, decideWithdrawal, expiresAtMs } from '../domain/rules';
 import { AccountLock } from './account-lock';
-import { createFileExclusively, removeAbandonedTempFiles, replaceFileAtomically } from './durable-files';
+import {
+  createFileExclusively,
+  removeAbandonedTempFiles,
+  replaceFileAtomically,
+} from './durable-files';
 import { LedgerFile } from './ledger-file';
 
 export const MAX_RESEARCHERS_PER_ACCOUNT = 100;
@@ -47,6 +51,8 @@ export interface AccountStoreOptions {
   keySecret: string;
   dayMs: number;
   lockStaleMs?: number;
+  /** How stale a read may be with respect to another instance's changes. Default 5 ms. */
+  readFreshnessMs?: number;
   now?: () => number;
   logger: StoreLogger;
 }
@@ -134,7 +140,10 @@ export class AccountStore {
     this.lock = new AccountLock({
       staleMs: options.lockStaleMs ?? 4000,
       onCompromised: (error, path) =>
-        options.logger.error({ err: error, path }, 'account lock lost; another instance may have taken it over'),
+        options.logger.error(
+          { err: error, path },
+          'account lock lost; another instance may have taken it over',
+        ),
     });
   }
 
@@ -149,7 +158,10 @@ export class AccountStore {
       .map((name) => name.slice(0, -'.ledger.jsonl'.length))
       .filter((id) => UUID_PATTERN.test(id));
     for (const id of ids) await this.entry(id);
-    this.options.logger.info({ accounts: this.entries.size, directory: this.directory }, 'accounts loaded');
+    this.options.logger.info(
+      { accounts: this.entries.size, directory: this.directory },
+      'accounts loaded',
+    );
   }
 
   /**
@@ -159,7 +171,8 @@ export class AccountStore {
   private async sweepLeftovers(): Promise<void> {
     try {
       const removed = await removeAbandonedTempFiles(this.directory, LEFTOVER_AGE_MS);
-      if (removed > 0) this.options.logger.info({ removed }, 'removed temp files a killed writer left behind');
+      if (removed > 0)
+        this.options.logger.info({ removed }, 'removed temp files a killed writer left behind');
     } catch (error) {
       this.options.logger.warn({ err: error }, 'could not sweep the account folder');
     }
@@ -169,7 +182,9 @@ export class AccountStore {
     return this.entries.size;
   }
 
-  async open(request: OpenAccountRequest): Promise<{ accountId: string; ownerKey: string; created: boolean }> {
+  async open(
+    request: OpenAccountRequest,
+  ): Promise<{ accountId: string; ownerKey: string; created: boolean }> {
     const accountId = accountIdFor(request.proposalId);
     const ownerKey = this.keyDeriver.keyFor(accountId, ownerIdFor(accountId));
     const existing = await this.entry(accountId);
@@ -189,9 +204,14 @@ export class AccountStore {
       durationDays: request.durationDays,
       dayMs: this.options.dayMs,
       createdAt: new Date(createdAtMs).toISOString(),
-      expiresAt: new Date(expiresAtMs(createdAtMs, request.durationDays, this.options.dayMs)).toISOString(),
+      expiresAt: new Date(
+        expiresAtMs(createdAtMs, request.durationDays, this.options.dayMs),
+      ).toISOString(),
     };
-    const created = await createFileExclusively(this.ledgerPath(accountId), serializeRecord(opened));
+    const created = await createFileExclusively(
+      this.ledgerPath(accountId),
+      serializeRecord(opened),
+    );
     const entry = await this.entry(accountId);
     if (!entry) throw new Error(`account ${accountId} vanished right after it was opened`);
     if (!created) {
@@ -203,13 +223,23 @@ export class AccountStore {
   }
 
   /** The researcher a key opens in this account, or undefined (also for unknown accounts). */
-  async authenticate(accountId: string, key: string): Promise<{ entry: AccountEntry; member: Member } | undefined> {
+  async authenticate(
+    accountId: string,
+    key: string,
+  ): Promise<{ entry: AccountEntry; member: Member } | undefined> {
     const entry = await this.entry(accountId);
     if (!entry) return undefined;
     // Another instance may have added or removed this researcher a moment ago.
-    if (await this.ledgerGrew(entry)) await entry.mutex.runExclusive(() => this.catchUp(entry, false));
-    const researcherId = entry.keys.researcherFor(key);
-    const member = researcherId === undefined ? undefined : entry.state.researchers.get(researcherId);
+    if (await this.ledgerGrew(entry))
+      await entry.mutex.runExclusive(() => this.catchUp(entry, false));
+    let researcherId = entry.keys.researcherFor(key);
+    if (researcherId === undefined && (await this.ledgerGrew(entry, { evenIfFresh: true }))) {
+      // A key we do not know may belong to a student added on another instance just now.
+      await entry.mutex.runExclusive(() => this.catchUp(entry, false));
+      researcherId = entry.keys.researcherFor(key);
+    }
+    const member =
+      researcherId === undefined ? undefined : entry.state.researchers.get(researcherId);
     return member ? { entry, member } : undefined;
   }
 
@@ -230,17 +260,24 @@ export class AccountStore {
   ): Promise<{ researcherId: string; key: string; created: boolean }> {
     const entry = await this.requireEntry(accountId);
     return this.change(entry, async () => {
-      const researcherId = idempotencyKey === undefined ? randomUUID() : memberIdFor(accountId, idempotencyKey);
+      const researcherId =
+        idempotencyKey === undefined ? randomUUID() : memberIdFor(accountId, idempotencyKey);
       const key = this.keyDeriver.keyFor(accountId, researcherId);
       const current = entry.state.researchers.get(researcherId);
       if (current) {
         if (current.name !== name) {
-          throw new AccountRefusal('key-reused', 'This Idempotency-Key already added a student with another name.');
+          throw new AccountRefusal(
+            'key-reused',
+            'This Idempotency-Key already added a student with another name.',
+          );
         }
         return { researcherId, key, created: false };
       }
       if (entry.state.everAdded.has(researcherId)) {
-        throw new AccountRefusal('researcher-removed', 'The student added with this Idempotency-Key has been removed.');
+        throw new AccountRefusal(
+          'researcher-removed',
+          'The student added with this Idempotency-Key has been removed.',
+        );
       }
       if (entry.state.researchers.size >= MAX_RESEARCHERS_PER_ACCOUNT) {
         throw new AccountRefusal(
@@ -248,7 +285,9 @@ export class AccountStore {
           `An account has at most ${MAX_RESEARCHERS_PER_ACCOUNT} researchers; remove one first.`,
         );
       }
-      await this.append(entry, [{ type: 'researcher-added', researcherId, name, at: new Date(this.now()).toISOString() }]);
+      await this.append(entry, [
+        { type: 'researcher-added', researcherId, name, at: new Date(this.now()).toISOString() },
+      ]);
       return { researcherId, key, created: true };
     });
   }
@@ -258,13 +297,21 @@ export class AccountStore {
     await this.change(entry, async () => {
       const member = entry.state.researchers.get(researcherId);
       if (member?.role === 'owner') {
-        throw new AccountRefusal('owner-not-removable', 'The owner of an account cannot be removed.');
+        throw new AccountRefusal(
+          'owner-not-removable',
+          'The owner of an account cannot be removed.',
+        );
       }
       if (!member) {
         if (entry.state.everAdded.has(researcherId)) return; // already removed: DELETE is idempotent
-        throw new AccountRefusal('researcher-not-found', `Account ${accountId} has no researcher ${researcherId}.`);
+        throw new AccountRefusal(
+          'researcher-not-found',
+          `Account ${accountId} has no researcher ${researcherId}.`,
+        );
       }
-      await this.append(entry, [{ type: 'researcher-removed', researcherId, at: new Date(this.now()).toISOString() }]);
+      await this.append(entry, [
+        { type: 'researcher-removed', researcherId, at: new Date(this.now()).toISOString() },
+      ]);
     });
   }
 
@@ -421,9 +468,16 @@ export class AccountStore {
    * a change another instance made is seen by reads here within that time. (Every change
    * re-reads the ledger under the lock, so no decision about money is made on stale state.)
    */
-  private async ledgerGrew(entry: AccountEntry): Promise<boolean> {
+  private async ledgerGrew(
+    entry: AccountEntry,
+    options: { evenIfFresh?: boolean } = {},
+  ): Promise<boolean> {
     const now = performance.now();
-    if (now - entry.sizeCheckedAt < FRESHNESS_MS) return false;
+    if (
+      !options.evenIfFresh &&
+      now - entry.sizeCheckedAt < (this.options.readFreshnessMs ?? FRESHNESS_MS)
+    )
+      return false;
     entry.sizeCheckedAt = now;
     return (await entry.ledger.size()) > Math.max(entry.appliedBytes, entry.writingEnd);
   }
@@ -437,7 +491,10 @@ export class AccountStore {
     for (const { record, offset } of records) this.applyToEntry(entry, record, offset);
     entry.appliedBytes = endOffset;
     if (tornBytes > 0 && holdingFileLock) {
-      this.options.logger.warn({ accountId: entry.accountId, tornBytes }, 'cutting a torn write from the ledger');
+      this.options.logger.warn(
+        { accountId: entry.accountId, tornBytes },
+        'cutting a torn write from the ledger',
+      );
       await entry.ledger.truncateDurably(endOffset);
     }
   }
@@ -445,7 +502,10 @@ export class AccountStore {
   private applyToEntry(entry: AccountEntry, record: LedgerRecord, offset: number): void {
     applyRecord(entry.state, record);
     if (record.type === 'researcher-added') {
-      entry.keys.add(record.researcherId, this.keyDeriver.keyFor(entry.accountId, record.researcherId));
+      entry.keys.add(
+        record.researcherId,
+        this.keyDeriver.keyFor(entry.accountId, record.researcherId),
+      );
     } else if (record.type === 'researcher-removed') {
       entry.keys.remove(record.researcherId);
     } else if (record.type === 'withdrawal') {
@@ -544,10 +604,14 @@ export class AccountStore {
     for (const { request } of batch) {
       if (!entry.state.researchers.has(request.researcherId)) {
         // Removed after the key was checked, while this withdrawal waited for its turn.
-        outcomes.push(new AccountRefusal('key-revoked', 'This key was revoked; it opens nothing any more.'));
+        outcomes.push(
+          new AccountRefusal('key-revoked', 'This key was revoked; it opens nothing any more.'),
+        );
         continue;
       }
-      const earlier = inBatch.get(request.idempotencyKey) ?? (await this.findByKey(entry, request.idempotencyKey));
+      const earlier =
+        inBatch.get(request.idempotencyKey) ??
+        (await this.findByKey(entry, request.idempotencyKey));
       if (earlier) {
         outcomes.push(
           sameRequest(earlier, request)
@@ -587,7 +651,10 @@ export class AccountStore {
     return outcomes;
   }
 
-  private async findByKey(entry: AccountEntry, idempotencyKey: string): Promise<WithdrawalRecord | undefined> {
+  private async findByKey(
+    entry: AccountEntry,
+    idempotencyKey: string,
+  ): Promise<WithdrawalRecord | undefined> {
     for (const offset of entry.idempotency.candidates(idempotencyKey)) {
       const record = await entry.ledger.recordAt(offset);
       if (record?.type === 'withdrawal' && record.idempotencyKey === idempotencyKey) return record;
@@ -610,7 +677,10 @@ export class AccountStore {
     entry.snapshotTimer = setTimeout(() => {
       entry.snapshotTimer = undefined;
       this.writeSnapshot(entry).catch((error: unknown) =>
-        this.options.logger.warn({ err: error, accountId: entry.accountId }, 'could not write the account snapshot'),
+        this.options.logger.warn(
+          { err: error, accountId: entry.accountId },
+          'could not write the account snapshot',
+        ),
       );
     }, SNAPSHOT_DELAY_MS);
     entry.snapshotTimer.unref();
@@ -637,7 +707,6 @@ export class AccountStore {
     entry.snapshotWrite = write.catch(() => undefined);
     return write;
   }
-
 }
 
 function sameRequest(record: WithdrawalRecord, request: WithdrawalRequestData): boolean {
@@ -648,7 +717,11 @@ function sameRequest(record: WithdrawalRecord, request: WithdrawalRequestData): 
   );
 }
 
-function refusalFor(reason: 'expired' | 'insufficient-funds', balanceCents: number, amountCents: number): AccountRefusal {
+function refusalFor(
+  reason: 'expired' | 'insufficient-funds',
+  balanceCents: number,
+  amountCents: number,
+): AccountRefusal {
   return reason === 'expired'
     ? new AccountRefusal('expired', 'The account has expired; no more withdrawals.')
     : new AccountRefusal(
