@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import fc from 'fast-check';
+import { FuzzProbe, headerSafe, percentEncode } from '@grantline/service-kit/testing';
 import type { InjectOptions } from 'fastify';
 import {
   addStudent,
@@ -29,10 +30,8 @@ let folder: Awaited<ReturnType<typeof makeAccountDir>>;
 let app: DcuApp;
 let account: OpenedAccount;
 let student: { researcherId: string; key: string };
-let requests = 0;
-const statuses = new Map<number, number>();
-/** 4xx answers that are not the contract's `{ statusCode, error, message }` (one example per kind). */
-const badShapes = new Map<string, string>();
+const probe = new FuzzProbe(() => app);
+const send = probe.send;
 
 beforeAll(async () => {
   folder = await makeAccountDir();
@@ -153,19 +152,6 @@ function parameter(): fc.Arbitrary<string> {
     });
 }
 
-/** Percent-encodes the UTF-8 bytes of `text` (lone surrogates become U+FFFD) except `keep`. */
-function percentEncode(text: string, keep = /[A-Za-z0-9\-_.~]/): string {
-  let out = '';
-  for (const byte of Buffer.from(text, 'utf8')) {
-    const char = String.fromCharCode(byte);
-    out +=
-      byte < 0x80 && keep.test(char)
-        ? char
-        : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
-  }
-  return out;
-}
-
 function url(): fc.Arbitrary<string> {
   const p = parameter();
   const real = account.accountId;
@@ -234,10 +220,6 @@ function keyFor(): fc.Arbitrary<string> {
     weirdText.map((text) => text.replace(/[\r\n]/g, '')),
   );
 }
-
-/** Header values a client can really send (no CR, LF or NUL). */
-const headerSafe = (text: string) =>
-  text.replace(/[\r\n\0]/g, '').replace(/[^\t\x20-\x7e\x80-\xff]/g, '?');
 
 function authorization(): fc.Arbitrary<string | string[] | undefined> {
   return fc.oneof(
@@ -477,48 +459,6 @@ function request(): fc.Arbitrary<InjectOptions> {
     });
 }
 
-async function send(options: InjectOptions): Promise<void> {
-  let response;
-  try {
-    response = await app.inject(options);
-  } catch (error) {
-    // light-my-request refuses some requests before they reach the server (an invalid URL).
-    if (
-      error instanceof Error &&
-      /Invalid URL|ERR_INVALID/i.test(`${error.message} ${(error as { code?: string }).code}`)
-    )
-      return;
-    throw error;
-  }
-  requests += 1;
-  statuses.set(response.statusCode, (statuses.get(response.statusCode) ?? 0) + 1);
-  if (response.statusCode >= 500) {
-    throw new Error(
-      `${options.method} ${options.url} answered ${response.statusCode}: ${response.body.slice(0, 500)}`,
-    );
-  }
-  if (response.statusCode >= 400 && options.method !== 'HEAD') {
-    let body:
-      { statusCode?: unknown; error?: unknown; message?: unknown; code?: unknown } | undefined;
-    try {
-      body = response.json();
-    } catch {
-      body = undefined;
-    }
-    const fine =
-      body !== undefined &&
-      body.statusCode === response.statusCode &&
-      typeof body.error === 'string' &&
-      typeof body.message === 'string' &&
-      body.message.length > 0;
-    if (!fine) {
-      const kind = `${response.statusCode} ${typeof body?.code === 'string' ? body.code : ''}`;
-      if (!badShapes.has(kind))
-        badShapes.set(kind, `${options.method} ${options.url} -> ${response.body.slice(0, 200)}`);
-    }
-  }
-}
-
 describe('the DCU under generated malformed requests', () => {
   it('answers a malformed percent-encoding in the path with the JSON error shape', async () => {
     for (const url of [
@@ -592,12 +532,10 @@ describe('the DCU under generated malformed requests', () => {
   });
 
   it('has answered at least 10,000 of them, still answers /health, and kept every file in ACCOUNT_DIR', async () => {
-    console.log(
-      `DCU fuzz: ${requests} requests, statuses ${JSON.stringify(Object.fromEntries([...statuses].sort()))}`,
-    );
-    expect(requests).toBeGreaterThanOrEqual(Math.min(10_000, 3 * RUNS_PER_PROPERTY * 0.9));
+    console.log(probe.summary('DCU'));
+    expect(probe.requests).toBeGreaterThanOrEqual(Math.min(10_000, 3 * RUNS_PER_PROPERTY * 0.9));
     // Every 4xx is the contract's JSON error (API.md: `{ statusCode, error, message }`).
-    expect(Object.fromEntries(badShapes)).toEqual({});
+    expect(Object.fromEntries(probe.badShapes)).toEqual({});
     const health = await app.inject({ url: '/health' });
     expect(health.statusCode).toBe(200);
 

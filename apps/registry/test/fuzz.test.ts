@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { FuzzProbe, headerSafe, percentEncode } from '@grantline/service-kit/testing';
 import type { InjectOptions } from 'fastify';
 import { buildRegistryApp } from '../src/app';
 
@@ -18,9 +19,8 @@ let app: RegistryApp;
 let realId: string;
 /** An instance the fuzzer may heartbeat or unregister (the real one it never names). */
 let victimId: string;
-let requests = 0;
-const statuses = new Map<number, number>();
-const badShapes = new Map<string, string>();
+const probe = new FuzzProbe(() => app);
+const send = probe.send;
 
 beforeAll(async () => {
   app = await buildRegistryApp({
@@ -107,19 +107,6 @@ const tricks = fc.constantFrom(
   'constructor',
 );
 
-/** Percent-encodes the UTF-8 bytes of `text` (lone surrogates become U+FFFD) except `keep`. */
-function percentEncode(text: string, keep = /[A-Za-z0-9\-_.~]/): string {
-  let out = '';
-  for (const byte of Buffer.from(text, 'utf8')) {
-    const char = String.fromCharCode(byte);
-    out +=
-      byte < 0x80 && keep.test(char)
-        ? char
-        : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
-  }
-  return out;
-}
-
 const parameter = fc
   .tuple(
     fc.oneof(
@@ -181,9 +168,6 @@ const url = fc
     ),
   )
   .map(([pathname, search]) => pathname + search);
-
-const headerSafe = (text: string) =>
-  text.replace(/[\r\n\0]/g, '').replace(/[^\t\x20-\x7e\x80-\xff]/g, '?');
 
 const authorization = fc.oneof(
   { weight: 4, arbitrary: fc.constant(`Bearer ${registryToken}`) },
@@ -370,37 +354,6 @@ const request: fc.Arbitrary<InjectOptions> = fc
     };
   });
 
-async function send(options: InjectOptions): Promise<void> {
-  const response = await app.inject(options);
-  requests += 1;
-  statuses.set(response.statusCode, (statuses.get(response.statusCode) ?? 0) + 1);
-  if (response.statusCode >= 500) {
-    throw new Error(
-      `${options.method} ${options.url} answered ${response.statusCode}: ${response.body.slice(0, 500)}`,
-    );
-  }
-  if (response.statusCode >= 400 && options.method !== 'HEAD') {
-    let body:
-      { statusCode?: unknown; error?: unknown; message?: unknown; code?: unknown } | undefined;
-    try {
-      body = response.json();
-    } catch {
-      body = undefined;
-    }
-    const fine =
-      body !== undefined &&
-      body.statusCode === response.statusCode &&
-      typeof body.error === 'string' &&
-      typeof body.message === 'string' &&
-      body.message.length > 0;
-    if (!fine) {
-      const kind = `${response.statusCode} ${typeof body?.code === 'string' ? body.code : ''}`;
-      if (!badShapes.has(kind))
-        badShapes.set(kind, `${options.method} ${options.url} -> ${response.body.slice(0, 200)}`);
-    }
-  }
-}
-
 describe('the registry under generated malformed requests', () => {
   it('never answers 5xx to any generated request', async () => {
     await fc.assert(fc.asyncProperty(request, send), { numRuns: RUNS_PER_PROPERTY });
@@ -432,11 +385,9 @@ describe('the registry under generated malformed requests', () => {
   });
 
   it('has answered at least 10,000 of them with JSON errors, and still works', async () => {
-    console.log(
-      `registry fuzz: ${requests} requests, statuses ${JSON.stringify(Object.fromEntries([...statuses].sort()))}`,
-    );
-    expect(requests).toBeGreaterThanOrEqual(Math.min(10_000, 3 * RUNS_PER_PROPERTY));
-    expect(Object.fromEntries(badShapes)).toEqual({});
+    console.log(probe.summary('registry'));
+    expect(probe.requests).toBeGreaterThanOrEqual(Math.min(10_000, 3 * RUNS_PER_PROPERTY));
+    expect(Object.fromEntries(probe.badShapes)).toEqual({});
     expect((await app.inject({ url: '/health' })).statusCode).toBe(200);
     // The real instance is still there, and heartbeats still work for it.
     const heartbeat = await app.inject({

@@ -1,1 +1,2 @@
 export * from './openapi-check';
+export * from './fuzz-probe';
