@@ -28,17 +28,27 @@ interface Instance {
 const answerWithName =
   (name: string): Handler =>
   (request, response) => {
-    response.writeHead(request.method === 'POST' ? 201 : 200, { 'content-type': 'application/json' });
+    response.writeHead(request.method === 'POST' ? 201 : 200, {
+      'content-type': 'application/json',
+    });
     response.end(JSON.stringify({ answeredBy: name, method: request.method, path: request.url }));
   };
 
-async function startInstance(name: string, handler: Handler = answerWithName(name)): Promise<Instance> {
+async function startInstance(
+  name: string,
+  handler: Handler = answerWithName(name),
+): Promise<Instance> {
   const seen: SeenRequest[] = [];
   const server = http.createServer((request, response) => {
     let body = '';
     request.on('data', (chunk: Buffer) => (body += chunk.toString()));
     request.on('end', () => {
-      const record = { method: request.method ?? '', url: request.url ?? '', headers: request.headers, body };
+      const record = {
+        method: request.method ?? '',
+        url: request.url ?? '',
+        headers: request.headers,
+        body,
+      };
       seen.push(record);
       handler(record, response);
     });
@@ -68,7 +78,11 @@ describe('registry client call()', () => {
 
   beforeEach(async () => {
     registry = await startRegistry({ heartbeatIntervalMs: 1_000 });
-    client = new RegistryClient({ registryUrl: registry.url, refreshIntervalMs: 50, random: () => 0 });
+    client = new RegistryClient({
+      registryUrl: registry.url,
+      refreshIntervalMs: 50,
+      random: () => 0,
+    });
   });
   afterEach(async () => {
     await client.close();
@@ -82,7 +96,10 @@ describe('registry client call()', () => {
   it('sends a GET to a live instance and returns its answer', async () => {
     const live = await instance('live');
     list('dcu', live.url);
-    const response = await client.call<{ answeredBy: string }>('dcu', { method: 'GET', path: '/health' });
+    const response = await client.call<{ answeredBy: string }>('dcu', {
+      method: 'GET',
+      path: '/health',
+    });
     expect(response).toMatchObject({ statusCode: 200, instanceUrl: live.url, attempts: 1 });
     expect(response.body.answeredBy).toBe('live');
   });
@@ -91,7 +108,10 @@ describe('registry client call()', () => {
     const dead = await deadUrl();
     const live = await instance('live');
     list('dcu', dead, live.url);
-    const response = await client.call<{ answeredBy: string }>('dcu', { method: 'GET', path: '/things' });
+    const response = await client.call<{ answeredBy: string }>('dcu', {
+      method: 'GET',
+      path: '/things',
+    });
     expect(response).toMatchObject({ statusCode: 200, instanceUrl: live.url, attempts: 2 });
     expect(response.body.answeredBy).toBe('live');
     expect(live.seen).toHaveLength(1);
@@ -129,26 +149,36 @@ describe('registry client call()', () => {
     const dead = await deadUrl();
     const live = await instance('live');
     list('agency', dead, live.url);
-    const failure = client.call('agency', { method: 'POST', path: '/proposals', body: { title: 'x' } });
+    const failure = client.call('agency', {
+      method: 'POST',
+      path: '/proposals',
+      body: { title: 'x' },
+    });
     await expect(failure).rejects.toBeInstanceOf(UncertainOutcomeError);
     await expect(failure).rejects.toMatchObject({ instanceUrl: dead });
     expect(live.seen).toHaveLength(0);
   });
 
   it('does not retry a POST whose connection is reset mid-request, but does retry such a GET', async () => {
-    const resetting = await instance('resetting', (_request, response) => response.socket?.destroy());
+    const resetting = await instance('resetting', (_request, response) =>
+      response.socket?.destroy(),
+    );
     const live = await instance('live');
     list('dcu', resetting.url, live.url);
 
-    await expect(client.call('dcu', { method: 'POST', path: '/accounts', body: {} })).rejects.toBeInstanceOf(
-      UncertainOutcomeError,
-    );
+    await expect(
+      client.call('dcu', { method: 'POST', path: '/accounts', body: {} }),
+    ).rejects.toBeInstanceOf(UncertainOutcomeError);
     expect(resetting.seen).toHaveLength(1); // it did reach the instance: the outcome is unknown
     expect(live.seen).toHaveLength(0);
 
     // The resetting instance is avoided for a while now; bring it back for the GET.
     await client.close();
-    client = new RegistryClient({ registryUrl: registry.url, refreshIntervalMs: 50, random: () => 0 });
+    client = new RegistryClient({
+      registryUrl: registry.url,
+      refreshIntervalMs: 50,
+      random: () => 0,
+    });
     const response = await client.call('dcu', { method: 'GET', path: '/accounts/1' });
     expect(response).toMatchObject({ statusCode: 200, instanceUrl: live.url, attempts: 2 });
     expect(resetting.seen).toHaveLength(2);
@@ -162,6 +192,22 @@ describe('registry client call()', () => {
     expect(response).toMatchObject({ statusCode: 200, instanceUrl: live.url, attempts: 2 });
   });
 
+  it('tries an instance that failed a moment ago again when it is the only one left', async () => {
+    let calls = 0;
+    const flaky = await instance('flaky', (request, response) => {
+      calls += 1;
+      if (calls === 1) return; // the first request times out
+      answerWithName('flaky')(request, response);
+    });
+    list('dcu', flaky.url);
+    await expect(
+      client.call('dcu', { method: 'GET', path: '/a', timeoutMs: 200, maxAttempts: 1 }),
+    ).rejects.toBeInstanceOf(NoInstanceError);
+    // Quarantined now, but the only instance there is: it is tried rather than declared missing.
+    const response = await client.call('dcu', { method: 'GET', path: '/b', timeoutMs: 2_000 });
+    expect(response).toMatchObject({ statusCode: 200, instanceUrl: flaky.url });
+  });
+
   it('lets a POST already in flight on an instance finish when another request to it fails', async () => {
     // One slow POST (not safe to repeat) and one GET that times out, on the same instance.
     // undici's timeouts below a second fire after about one second, so the POST takes two.
@@ -173,7 +219,12 @@ describe('registry client call()', () => {
     });
     const live = await instance('live');
     list('dcu', mixed.url, live.url);
-    const post = client.call('dcu', { method: 'POST', path: '/accounts', body: {}, timeoutMs: 5_000 });
+    const post = client.call('dcu', {
+      method: 'POST',
+      path: '/accounts',
+      body: {},
+      timeoutMs: 5_000,
+    });
     await new Promise((resolve) => setTimeout(resolve, 50)); // the POST is on its way
     const get = await client.call('dcu', { method: 'GET', path: '/x', timeoutMs: 100 });
     expect(get.instanceUrl).toBe(live.url);
@@ -183,7 +234,9 @@ describe('registry client call()', () => {
   it('returns 4xx and 5xx answers as they are, without trying another instance', async () => {
     const failing = await instance('failing', (_request, response) => {
       response.writeHead(500, { 'content-type': 'application/json' });
-      response.end(JSON.stringify({ statusCode: 500, error: 'Internal Server Error', message: 'boom' }));
+      response.end(
+        JSON.stringify({ statusCode: 500, error: 'Internal Server Error', message: 'boom' }),
+      );
     });
     const live = await instance('live');
     list('dcu', failing.url, live.url);
@@ -195,22 +248,38 @@ describe('registry client call()', () => {
   it("tries another instance after a draining Fastify's 503, but returns an application's own 503", async () => {
     const draining = await instance('draining', (_request, response) => {
       response.writeHead(503, { 'content-type': 'application/json', connection: 'close' });
-      response.end('{"error":"Service Unavailable","message":"Service Unavailable","statusCode":503}');
+      response.end(
+        '{"error":"Service Unavailable","message":"Service Unavailable","statusCode":503}',
+      );
     });
     const noDcu = await instance('no-dcu', (_request, response) => {
       response.writeHead(503, { 'content-type': 'application/json' });
       response.end(
-        JSON.stringify({ statusCode: 503, error: 'Service Unavailable', message: 'No DCU instance can be reached.' }),
+        JSON.stringify({
+          statusCode: 503,
+          error: 'Service Unavailable',
+          message: 'No DCU instance can be reached.',
+        }),
       );
     });
     const live = await instance('live');
     list('agency', draining.url, live.url);
     list('other', noDcu.url, live.url);
 
-    const failedOver = await client.call('agency', { method: 'POST', path: '/p', idempotencyKey: 'k-1', body: {} });
+    const failedOver = await client.call('agency', {
+      method: 'POST',
+      path: '/p',
+      idempotencyKey: 'k-1',
+      body: {},
+    });
     expect(failedOver).toMatchObject({ statusCode: 201, instanceUrl: live.url, attempts: 2 });
 
-    const own = await client.call('other', { method: 'POST', path: '/p', idempotencyKey: 'k-2', body: {} });
+    const own = await client.call('other', {
+      method: 'POST',
+      path: '/p',
+      idempotencyKey: 'k-2',
+      body: {},
+    });
     expect(own).toMatchObject({
       statusCode: 503,
       instanceUrl: noDcu.url,
@@ -222,7 +291,10 @@ describe('registry client call()', () => {
   it('throws NoInstanceError when no instance of the type is registered', async () => {
     const failure = client.call('dcu', { method: 'GET', path: '/health' });
     await expect(failure).rejects.toBeInstanceOf(NoInstanceError);
-    await expect(failure).rejects.toMatchObject({ type: 'dcu', message: 'no dcu instance is registered' });
+    await expect(failure).rejects.toMatchObject({
+      type: 'dcu',
+      message: 'no dcu instance is registered',
+    });
   });
 
   it('throws NoInstanceError naming the last failure when every instance is dead', async () => {
@@ -234,7 +306,9 @@ describe('registry client call()', () => {
 
   it('throws NoInstanceError, not a hang, when the registry itself is down and nothing is cached', async () => {
     await registry.app.close();
-    await expect(client.call('dcu', { method: 'GET', path: '/health' })).rejects.toBeInstanceOf(NoInstanceError);
+    await expect(client.call('dcu', { method: 'GET', path: '/health' })).rejects.toBeInstanceOf(
+      NoInstanceError,
+    );
     registry = await startRegistry({ heartbeatIntervalMs: 1_000 });
   });
 });

@@ -43,9 +43,17 @@ export class Discovery {
     return this.healthy(cache.instances);
   }
 
-  /** A random live instance, or undefined when none is known. */
+  /**
+   * A random live instance, or undefined when none is known. Instances that failed a moment ago
+   * are avoided while others remain; when every one of them failed, they are tried anyway: a
+   * quarantine is a preference, not a verdict (one timeout must not make a live service vanish).
+   */
   async pick(type: string, exclude: ReadonlySet<string> = new Set()): Promise<ServiceInstance | undefined> {
-    const candidates = (await this.instances(type)).filter((instance) => !exclude.has(instance.url));
+    const cache = this.cacheFor(type);
+    if (cache.lastSuccessAt === undefined) await this.refresh(type);
+    const listed = cache.instances.filter((instance) => !exclude.has(instance.url));
+    const healthy = this.healthy(listed);
+    const candidates = healthy.length > 0 ? healthy : listed;
     if (candidates.length === 0) return undefined;
     return candidates[Math.floor(this.options.random() * candidates.length)];
   }
