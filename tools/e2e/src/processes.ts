@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -182,3 +182,16 @@ process.once('exit', () => {
     if (service.running) service.child.kill('SIGKILL');
   }
 });
+
+/** Builds whatever of these apps is stale (nothing when Nx ran the build first). */
+export function buildApps(...apps: AppName[]): void {
+  execFileSync(
+    process.execPath,
+    [
+      path.join(REPO_ROOT, 'node_modules/typescript/bin/tsc'),
+      '-b',
+      ...apps.map((app) => `apps/${app}`),
+    ],
+    { cwd: REPO_ROOT, stdio: 'inherit' },
+  );
+}

@@ -1,9 +1,9 @@
-import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AccountView, TransactionsResponse } from '@grantline/contracts';
 import { RegistryClient } from '@grantline/registry-client';
 import {
+  buildApps,
   between,
   checkLedgerArithmetic,
   GrantlineSystem,
@@ -11,7 +11,6 @@ import {
   listedUrls,
   pickFrom,
   readAccountFolder,
-  REPO_ROOT,
   runLoad,
   seededRandom,
   seedFrom,
@@ -57,21 +56,7 @@ let failed = true;
 /** While the registry is being restarted, nobody is expected to be listed. */
 let registryDown = false;
 
-beforeAll(() => {
-  // Builds whatever is stale (nothing when Nx ran the build first).
-  execFileSync(
-    process.execPath,
-    [
-      path.join(REPO_ROOT, 'node_modules/typescript/bin/tsc'),
-      '-b',
-      'apps/registry',
-      'apps/agency',
-      'apps/dcu',
-      'apps/researchers',
-    ],
-    { cwd: REPO_ROOT, stdio: 'inherit' },
-  );
-}, 120_000);
+beforeAll(() => buildApps('registry', 'agency', 'dcu', 'researchers'), 120_000);
 
 afterAll(async () => {
   await client?.close();

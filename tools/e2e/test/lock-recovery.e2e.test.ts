@@ -1,14 +1,13 @@
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { OpenAccountResponse, WithdrawalResponse } from '@grantline/contracts';
 import {
+  buildApps,
   checkLedgerArithmetic,
   GrantlineSystem,
   listedServices,
   readAccountFolder,
-  REPO_ROOT,
   ServiceProcess,
   sleep,
   watchDisappearance,
@@ -26,13 +25,7 @@ const WRITERS = 40;
 
 let system: GrantlineSystem | undefined;
 
-beforeAll(() => {
-  execFileSync(
-    process.execPath,
-    [path.join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'apps/registry', 'apps/dcu'],
-    { cwd: REPO_ROOT, stdio: 'inherit' },
-  );
-}, 120_000);
+beforeAll(() => buildApps('registry', 'dcu'), 120_000);
 
 afterAll(async () => {
   await ServiceProcess.killAll();

@@ -1,7 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import path from 'node:path';
 import { RegistryClient } from '@grantline/registry-client';
-import { GrantlineSystem, listedUrls, REPO_ROOT, ServiceProcess, sleep } from '../src';
+import { buildApps, GrantlineSystem, listedUrls, ServiceProcess, sleep } from '../src';
 
 /**
  * A registry restart with the services' default timing (HEARTBEAT_INTERVAL_MS 1000): the
@@ -16,19 +14,7 @@ const DOWN_MS = 2_500;
 let system: GrantlineSystem | undefined;
 let client: RegistryClient | undefined;
 
-beforeAll(() => {
-  execFileSync(
-    process.execPath,
-    [
-      path.join(REPO_ROOT, 'node_modules/typescript/bin/tsc'),
-      '-b',
-      'apps/registry',
-      'apps/agency',
-      'apps/dcu',
-    ],
-    { cwd: REPO_ROOT, stdio: 'inherit' },
-  );
-}, 120_000);
+beforeAll(() => buildApps('registry', 'agency', 'dcu'), 120_000);
 
 afterAll(async () => {
   await client?.close();
