@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { MAX_AMOUNT_CENTS, MAX_DURATION_DAYS } from '@grantline/contracts';
 import { buildAgencyApp } from '../src/app';
-import { serviceToken, startStandInDcu, startStandInRegistry } from './stand-ins';
+import { serviceToken, startFakeDcu, startFakeRegistry } from './fakes';
 
 /**
  * Throws 10,000 generated malformed requests at POST /proposals. Every one is malformed by
@@ -127,12 +127,12 @@ const malformedRequest: fc.Arbitrary<GeneratedRequest> = fc.oneof(
 );
 
 describe('POST /proposals under 10,000 malformed requests', () => {
-  let registry: Awaited<ReturnType<typeof startStandInRegistry>>;
-  let dcu: Awaited<ReturnType<typeof startStandInDcu>>;
+  let registry: Awaited<ReturnType<typeof startFakeRegistry>>;
+  let dcu: Awaited<ReturnType<typeof startFakeDcu>>;
 
   beforeAll(async () => {
-    registry = await startStandInRegistry();
-    dcu = await startStandInDcu();
+    registry = await startFakeRegistry();
+    dcu = await startFakeDcu();
     registry.list('dcu', [dcu.url]);
   });
 

@@ -3,10 +3,10 @@ import { buildAgencyApp } from '../src/app';
 import {
   deadUrl,
   serviceToken,
-  startStandInDcu,
-  startStandInRegistry,
+  startFakeDcu,
+  startFakeRegistry,
   type DcuBehaviour,
-} from './stand-ins';
+} from './fakes';
 
 jest.setTimeout(30_000);
 
@@ -19,13 +19,13 @@ const proposal = {
   durationDays: 365,
 };
 
-let registry: Awaited<ReturnType<typeof startStandInRegistry>>;
-let dcu: Awaited<ReturnType<typeof startStandInDcu>>;
+let registry: Awaited<ReturnType<typeof startFakeRegistry>>;
+let dcu: Awaited<ReturnType<typeof startFakeDcu>>;
 const cleanups: (() => Promise<unknown>)[] = [];
 
 beforeAll(async () => {
-  registry = await startStandInRegistry();
-  dcu = await startStandInDcu();
+  registry = await startFakeRegistry();
+  dcu = await startFakeDcu();
 });
 
 beforeEach(() => {
@@ -57,7 +57,7 @@ async function startAgency(client: RegistryClient = registry.client(), logLines?
 }
 
 async function startDcu(behaviour: DcuBehaviour) {
-  const standIn = await startStandInDcu(behaviour);
+  const standIn = await startFakeDcu(behaviour);
   cleanups.push(() => standIn.close());
   return standIn;
 }
@@ -83,8 +83,8 @@ describe('POST /proposals: the funding range', () => {
       expect(response.statusCode).toBe(201);
       const body = response.json();
       expect(body).toEqual({ proposalId: expect.stringMatching(UUID), status: 'rejected', reason: expect.any(String) });
-      expect(body.reason).toContain('300,000.00 euro');
-      expect(body.reason).toContain('500,000.00 euro');
+      expect(body.reason).toContain('€300,000.00');
+      expect(body.reason).toContain('€500,000.00');
       expect(dcu.received.length).toBe(before);
     },
   );

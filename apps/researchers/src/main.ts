@@ -1,13 +1,11 @@
 import { RegistryClient, sleep, type Logger } from '@grantline/registry-client';
-import { formatEuro } from './domain/money';
 import { formatRange } from './domain/range';
-import { withdrawnCents } from './domain/report';
 import { OptionsError, parseOptions, USAGE, type SimulationOptions } from './options';
 import { Printer } from './output/printer';
 import { createStyle, wantsColour } from './output/style';
-import { renderSummary } from './output/summary';
+import { summaryText } from './output/summary';
 import { runSimulation, waitForServices } from './simulation';
-import { verifyAccounts } from './verify';
+import { runFinalCheck } from './final-check';
 
 const EXIT_OK = 0;
 const EXIT_PROBLEMS = 1;
@@ -74,51 +72,14 @@ async function main(): Promise<number> {
 
     const { reports, tally } = await runSimulation(options, { client, printer, sleep }, run.signal);
     const interrupted = run.signal.reason === 'interrupted';
-    if (!interrupted) await verifyAccounts(client, reports, sleep);
+    if (!interrupted) await runFinalCheck(client, reports, sleep);
+    // Why the run stopped early, if it did for any reason but Ctrl-C (the timeout).
+    const stopReason = run.signal.aborted && !interrupted ? String(run.signal.reason) : undefined;
 
-    const accepted = reports.filter((report) => report.account);
-    const totalWithdrawn = accepted.reduce((total, report) => total + withdrawnCents(report), 0);
-    const confirmed = accepted.reduce((total, report) => total + report.withdrawals.length, 0);
-    await printer.block([
-      '',
-      style.paint('bold', 'Summary'),
-      ...renderSummary(reports, style),
-      '',
-      `${accepted.length} of ${reports.length} proposals accepted; ${confirmed} withdrawals, ${formatEuro(totalWithdrawn)} in all.`,
-    ]);
-
-    const problems = reports.flatMap((report) =>
-      report.problems.map((problem) => `${report.plan.code}: ${problem}`),
+    await printer.block(
+      summaryText({ reports, failures: tally.failures, interrupted, stopReason }, style),
     );
-    const lines: string[] = [];
-    if (tally.failures.length > 0) {
-      lines.push(style.paint('red', `${tally.failures.length} operation(s) failed after retries:`));
-      lines.push(
-        ...tally.failures.map(
-          (failure) =>
-            `  [${failure.project} ${failure.actor}] ${failure.operation}: ${failure.error}`,
-        ),
-      );
-    } else {
-      lines.push(style.paint('green', 'No operation failed.'));
-    }
-    if (interrupted) {
-      lines.push(style.paint('yellow', 'Interrupted: the ledgers were not checked.'));
-    } else if (problems.length > 0) {
-      lines.push(style.paint('red', `The ledger check found ${problems.length} problem(s):`));
-      lines.push(...problems.map((problem) => `  ${problem}`));
-    } else {
-      lines.push(
-        style.paint(
-          'green',
-          `Ledger check passed for ${accepted.length} account(s): balance = initial − withdrawals, never below zero, ` +
-            'every confirmed withdrawal in the ledger exactly once.',
-        ),
-      );
-    }
-    if (run.signal.aborted && !interrupted)
-      lines.push(style.paint('red', String(run.signal.reason)));
-    await printer.block(lines);
+    const problems = reports.flatMap((report) => report.problems);
 
     if (interrupted) return EXIT_INTERRUPTED;
     return tally.failures.length > 0 || problems.length > 0 || run.signal.aborted

@@ -3,7 +3,7 @@ import { runProject } from './actors/project';
 import { FailureTally } from './actors/project-state';
 import { drawProfessors, drawProjectPlan } from './domain/draws';
 import { streamFor } from './domain/random';
-import type { ProjectReport } from './domain/report';
+import type { ProjectReport } from './domain/project-report';
 import type { SimulationOptions } from './options';
 import type { Printer } from './output/printer';
 import { projectColour } from './output/style';

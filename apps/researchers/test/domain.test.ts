@@ -7,7 +7,6 @@ import {
   PROPOSAL_MIN_CENTS,
 } from '../src/domain/draws';
 import { endReasonOf, judgeWithdrawalAnswer, nextWithdrawalCents } from '../src/domain/decisions';
-import { formatEuro } from '../src/domain/money';
 import { mulberry32, randomInt, streamFor } from '../src/domain/random';
 import { scriptedRandom } from './fakes';
 
@@ -120,19 +119,5 @@ describe('spending decisions', () => {
     ).toBe('in-flight');
     expect(judgeWithdrawalAnswer(503, {})).toBe('retry');
     expect(judgeWithdrawalAnswer(422, {})).toBe('failed');
-  });
-});
-
-describe('money', () => {
-  it('prints euro with two decimals and thousands separators from integer cents', () => {
-    expect(formatEuro(0)).toBe('€0.00');
-    expect(formatEuro(5)).toBe('€0.05');
-    expect(formatEuro(123_456_789)).toBe('€1,234,567.89');
-    expect(formatEuro(-1_050)).toBe('-€10.50');
-    expect(formatEuro(1_000_000_000_000)).toBe('€10,000,000,000.00');
-  });
-
-  it('refuses fractions of a cent', () => {
-    expect(() => formatEuro(1.5)).toThrow(RangeError);
   });
 });

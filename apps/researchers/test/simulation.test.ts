@@ -1,11 +1,11 @@
 import { RegistryClient, sleep } from '@grantline/registry-client';
 import { runSimulation } from '../src/simulation';
-import { verifyAccounts } from '../src/verify';
+import { runFinalCheck } from '../src/final-check';
 import { Printer } from '../src/output/printer';
 import { createStyle } from '../src/output/style';
-import { renderSummary } from '../src/output/summary';
+import { summaryTable } from '../src/output/summary';
 import type { SimulationOptions } from '../src/options';
-import { startFakeServices, type FakeFaults } from './fake-services';
+import { startFakeServices, type FakeFaults } from './fakes';
 
 const options: SimulationOptions = {
   projects: 4,
@@ -34,7 +34,7 @@ async function simulate(faults: FakeFaults = {}) {
       { client, printer, sleep },
       new AbortController().signal,
     );
-    await verifyAccounts(client, result.reports, sleep);
+    await runFinalCheck(client, result.reports, sleep);
     return { ...result, lines };
   } finally {
     await client.close();
@@ -67,7 +67,7 @@ describe('the simulation against a stand-in agency and DCU', () => {
       }
     }
     expect(lines.some((line) => /^\[P1 prof\. \w+\] +asks for €/.test(line))).toBe(true);
-    const table = renderSummary(reports, createStyle(false));
+    const table = summaryTable(reports, createStyle(false));
     expect(table[0]).toMatch(/^project +professor +asked +decision/);
     expect(table).toHaveLength(2 + reports.length);
   });

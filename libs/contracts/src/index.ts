@@ -2,3 +2,4 @@ export * from './common';
 export * from './registry';
 export * from './agency';
 export * from './dcu';
+export * from './money';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { MAX_GRANT_CENTS, MIN_GRANT_CENTS } from '@grantline/contracts';
+import { formatEuro, MAX_GRANT_CENTS, MIN_GRANT_CENTS } from '@grantline/contracts';
 import { uuidV5 } from '@grantline/service-kit';
 
 /**
@@ -28,11 +28,4 @@ export function fundingDecision(amountCents: number): FundingDecision {
       `The agency funds proposals from ${formatEuro(MIN_GRANT_CENTS)} to ${formatEuro(MAX_GRANT_CENTS)}; ` +
       `this one asks for ${formatEuro(amountCents)}, ${side} that range, so no account was opened.`,
   };
-}
-
-/** 30000000 cents -> "300,000.00 euro" (integer arithmetic, no locale data needed). */
-export function formatEuro(cents: number): string {
-  const whole = Math.floor(cents / 100);
-  const rest = String(cents % 100).padStart(2, '0');
-  return `${String(whole).replace(/\B(?=(\d{3})+(?!\d))/g, ',')}.${rest} euro`;
 }

@@ -1,5 +1,5 @@
 import type { EndReason } from '../domain/decisions';
-import type { ReportedWithdrawal } from '../domain/ledger-check';
+import type { ReportedWithdrawal } from '../domain/ledger-invariants';
 import type { Printer, Speaker } from '../output/printer';
 
 /** A failed operation (after retries): counted, printed, and it makes the exit code non-zero. */

@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import type {
-  AddResearcherResponse,
-  ProposalRequest,
-  ProposalResponse,
+import {
+  formatEuro,
+  type AddResearcherResponse,
+  type ProposalRequest,
+  type ProposalResponse,
 } from '@grantline/contracts';
 import type { RegistryClient } from '@grantline/registry-client';
 import type { ProjectPlan } from '../domain/draws';
-import { formatEuro } from '../domain/money';
 import { streamFor } from '../domain/random';
 import type { IntRange } from '../domain/range';
-import type { ProjectReport } from '../domain/report';
+import type { ProjectReport } from '../domain/project-report';
 import type { Printer, Speaker } from '../output/printer';
 import { callWithRetries, messageOf } from './calls';
 import { ProjectState, type FailureTally } from './project-state';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { AccountView, WithdrawalResponse } from '@grantline/contracts';
+import { formatEuro, type AccountView, type WithdrawalResponse } from '@grantline/contracts';
 import type { RegistryClient } from '@grantline/registry-client';
 import {
   endReasonOf,
@@ -8,7 +8,6 @@ import {
   type WithdrawalVerdict,
 } from '../domain/decisions';
 import { drawExpense, drawPauseMs, drawWithdrawalCents, type ProjectPlan } from '../domain/draws';
-import { formatEuro } from '../domain/money';
 import type { Random } from '../domain/random';
 import type { IntRange } from '../domain/range';
 import type { Printer, Speaker } from '../output/printer';

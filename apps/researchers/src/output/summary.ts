@@ -1,6 +1,66 @@
-import { formatEuro } from '../domain/money';
-import { describeEnding, withdrawnCents, type ProjectReport } from '../domain/report';
+import { formatEuro } from '@grantline/contracts';
+import type { FailedOperation } from '../actors/project-state';
+import { describeEnding, withdrawnCents, type ProjectReport } from '../domain/project-report';
 import type { Style } from './style';
+
+/** Everything the end of a run reports on. */
+export interface RunOutcome {
+  reports: ProjectReport[];
+  failures: FailedOperation[];
+  /** Stopped by Ctrl-C: the ledgers were not checked. */
+  interrupted: boolean;
+  /** Why the run stopped early for any other reason (the timeout). */
+  stopReason?: string;
+}
+
+/**
+ * The whole text printed at the end of a run: the table, the totals, the failed operations
+ * and the result of the final check (see final-check.ts).
+ */
+export function summaryText(outcome: RunOutcome, style: Style): string[] {
+  const { reports, failures } = outcome;
+  const accepted = reports.filter((report) => report.account);
+  const totalWithdrawn = accepted.reduce((total, report) => total + withdrawnCents(report), 0);
+  const confirmed = accepted.reduce((total, report) => total + report.withdrawals.length, 0);
+  const lines = [
+    '',
+    style.paint('bold', 'Summary'),
+    ...summaryTable(reports, style),
+    '',
+    `${accepted.length} of ${reports.length} proposals accepted; ${confirmed} withdrawals, ${formatEuro(totalWithdrawn)} in all.`,
+  ];
+
+  if (failures.length > 0) {
+    lines.push(style.paint('red', `${failures.length} operation(s) failed after retries:`));
+    lines.push(
+      ...failures.map(
+        (failure) =>
+          `  [${failure.project} ${failure.actor}] ${failure.operation}: ${failure.error}`,
+      ),
+    );
+  } else {
+    lines.push(style.paint('green', 'No operation failed.'));
+  }
+  const problems = reports.flatMap((report) =>
+    report.problems.map((problem) => `${report.plan.code}: ${problem}`),
+  );
+  if (outcome.interrupted) {
+    lines.push(style.paint('yellow', 'Interrupted: the ledgers were not checked.'));
+  } else if (problems.length > 0) {
+    lines.push(style.paint('red', `The ledger check found ${problems.length} problem(s):`));
+    lines.push(...problems.map((problem) => `  ${problem}`));
+  } else {
+    lines.push(
+      style.paint(
+        'green',
+        `Ledger check passed for ${accepted.length} account(s): balance = initial − withdrawals, never below zero, ` +
+          'every confirmed withdrawal in the ledger exactly once.',
+      ),
+    );
+  }
+  if (outcome.stopReason !== undefined) lines.push(style.paint('red', outcome.stopReason));
+  return lines;
+}
 
 type Align = 'left' | 'right';
 interface Column {
@@ -61,7 +121,7 @@ const COLUMNS: Column[] = [
 ];
 
 /** The end-of-run table, one row per project; widths are measured on the plain text. */
-export function renderSummary(reports: ProjectReport[], style: Style): string[] {
+export function summaryTable(reports: ProjectReport[], style: Style): string[] {
   const cells = reports.map((report) => COLUMNS.map((column) => column.cell(report)));
   const widths = COLUMNS.map((column, index) =>
     Math.max(column.title.length, ...cells.map((row) => (row[index] ?? '').length)),

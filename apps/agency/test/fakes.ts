@@ -17,7 +17,7 @@ import { bearerToken, createServer, errorBody, listeningUrl, secretsEqual } from
 export const serviceToken = 'test-service-token-0123456789';
 
 /** `GET /services/:type`, answering from a table the test fills. */
-export async function startStandInRegistry() {
+export async function startFakeRegistry() {
   const listed = new Map<string, string[]>();
   const app = createServer({ fastify: { logger: false } });
   app.get('/services/:type', { schema: { params: ServiceTypeParams } }, async (request) => {
@@ -62,7 +62,7 @@ interface OpenedAccount {
 }
 
 /** `POST /accounts` as API.md describes it, on a real listener, counting what it opens. */
-export async function startStandInDcu(behaviour: DcuBehaviour = 'normal') {
+export async function startFakeDcu(behaviour: DcuBehaviour = 'normal') {
   const byProposalId = new Map<string, OpenedAccount>();
   const received: { idempotencyKey: string | undefined; body: OpenAccountRequest }[] = [];
   const app = createServer({ fastify: { logger: false } });

@@ -1,6 +1,6 @@
 import type { ProjectPlan } from './draws';
 import type { EndReason } from './decisions';
-import type { ReportedWithdrawal } from './ledger-check';
+import type { ReportedWithdrawal } from './ledger-invariants';
 
 export type Decision = 'accepted' | 'rejected' | 'no answer';
 
@@ -22,7 +22,7 @@ export interface ProjectReport {
   uncertainWithdrawals: number;
   finalBalanceCents?: number;
   ending: ProjectEnding;
-  /** Filled in by the verification against the DCU's ledger. */
+  /** Filled in by the final check against the DCU's ledger (final-check.ts). */
   problems: string[];
 }
 

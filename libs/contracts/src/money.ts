@@ -1,5 +1,6 @@
 /**
- * Euro amounts from integer cents, with integer arithmetic only: `123456789` -> `€1,234,567.89`.
+ * The one way amounts are written for people (messages, the simulation's story and summary):
+ * euro from integer cents, with integer arithmetic only: `123456789` -> `€1,234,567.89`.
  */
 export function formatEuro(cents: number): string {
   if (!Number.isSafeInteger(cents)) throw new RangeError(`not a whole number of cents: ${cents}`);

@@ -1,5 +1,5 @@
 import type { Transaction } from '@grantline/contracts';
-import { checkLedger, type LedgerFacts } from '../src/domain/ledger-check';
+import { findLedgerProblems, type LedgerFacts } from '../src/domain/ledger-invariants';
 
 const at = '2026-01-01T00:00:00.000Z';
 const researcherId = '00000000-0000-4000-8000-000000000000';
@@ -48,17 +48,17 @@ function facts(overrides: Partial<LedgerFacts> = {}): LedgerFacts {
 
 describe('the ledger check', () => {
   it('passes an account that adds up', () => {
-    expect(checkLedger(facts())).toEqual([]);
+    expect(findLedgerProblems(facts())).toEqual([]);
   });
 
   it('flags a balance that is not initial minus withdrawals', () => {
-    expect(checkLedger(facts({ balanceCents: 750 })).join()).toMatch(
+    expect(findLedgerProblems(facts({ balanceCents: 750 })).join()).toMatch(
       /balance €7\.50 is not initial/,
     );
   });
 
   it('flags a confirmed withdrawal missing from the ledger', () => {
-    const problems = checkLedger(
+    const problems = findLedgerProblems(
       facts({ reported: [...facts().reported, { withdrawalId: id(9), amountCents: 5 }] }),
     );
     expect(problems.join()).toMatch(/in the ledger 0 times/);
@@ -67,7 +67,7 @@ describe('the ledger check', () => {
   it('flags a withdrawal recorded twice', () => {
     const transactions = ledger(1_000, [100, 200]);
     const duplicate = { ...(transactions[1] as Transaction), balanceAfterCents: 600 };
-    const problems = checkLedger(
+    const problems = findLedgerProblems(
       facts({ transactions: [...transactions, duplicate], balanceCents: 600 }),
     );
     expect(problems.join()).toMatch(/in the ledger 2 times/);
@@ -75,17 +75,17 @@ describe('the ledger check', () => {
 
   it('flags money that moved without the simulation being told, unless an answer was lost', () => {
     const transactions = ledger(1_000, [100, 200, 50]);
-    expect(checkLedger(facts({ transactions, balanceCents: 650 })).join()).toMatch(
+    expect(findLedgerProblems(facts({ transactions, balanceCents: 650 })).join()).toMatch(
       /never confirmed/,
     );
     expect(
-      checkLedger(facts({ transactions, balanceCents: 650, uncertainWithdrawals: 1 })),
+      findLedgerProblems(facts({ transactions, balanceCents: 650, uncertainWithdrawals: 1 })),
     ).toEqual([]);
   });
 
   it('flags a ledger whose running balance goes below zero', () => {
     const transactions = ledger(100, [80, 80]);
-    const problems = checkLedger(
+    const problems = findLedgerProblems(
       facts({
         askedCents: 100,
         initialCents: 100,
@@ -99,7 +99,7 @@ describe('the ledger check', () => {
   });
 
   it('flags an initial amount other than the one granted', () => {
-    expect(checkLedger(facts({ askedCents: 2_000 })).join()).toMatch(
+    expect(findLedgerProblems(facts({ askedCents: 2_000 })).join()).toMatch(
       /differs from the €20\.00 granted/,
     );
   });

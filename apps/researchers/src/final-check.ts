@@ -1,15 +1,15 @@
 import type { AccountView, TransactionsResponse } from '@grantline/contracts';
 import type { RegistryClient } from '@grantline/registry-client';
 import { callWithRetries, messageOf } from './actors/calls';
-import { checkLedger } from './domain/ledger-check';
-import type { ProjectReport } from './domain/report';
+import { findLedgerProblems } from './domain/ledger-invariants';
+import type { ProjectReport } from './domain/project-report';
 
 /**
- * Checks the system, not the simulation: reads every account and its ledger back from the
+ * The final check of a run. It checks the system, not the simulation: reads every account and its ledger back from the
  * DCU and compares them with what the DCU confirmed during the run. Fills in each report's
- * final balance and problems.
+ * final balance and problems; the rules themselves are in domain/ledger-invariants.ts.
  */
-export async function verifyAccounts(
+export async function runFinalCheck(
   client: RegistryClient,
   reports: ProjectReport[],
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>,
@@ -48,7 +48,7 @@ export async function verifyAccounts(
       const view = account.response.body;
       report.finalBalanceCents = view.balanceCents;
       report.problems.push(
-        ...checkLedger({
+        ...findLedgerProblems({
           askedCents: report.plan.amountCents,
           initialCents: view.initialCents,
           balanceCents: view.balanceCents,

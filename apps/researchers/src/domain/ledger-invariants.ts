@@ -1,5 +1,4 @@
-import type { Transaction } from '@grantline/contracts';
-import { formatEuro } from './money';
+import { formatEuro, type Transaction } from '@grantline/contracts';
 
 /** A withdrawal the DCU answered 2xx to, as the simulation recorded it. */
 export interface ReportedWithdrawal {
@@ -23,7 +22,7 @@ export interface LedgerFacts {
  * withdrawal the DCU confirmed is in the ledger exactly once, for the amount confirmed.
  * Returns the problems found, in words; empty means the account is sound.
  */
-export function checkLedger(facts: LedgerFacts): string[] {
+export function findLedgerProblems(facts: LedgerFacts): string[] {
   const problems: string[] = [];
   const { transactions } = facts;
   if (facts.initialCents !== facts.askedCents) {
