@@ -37,6 +37,7 @@ describe('registry dashboard', () => {
     const start = Date.parse('2030-01-01T00:00:00.000Z');
     expect(response.json()).toEqual({
       now: start + 800,
+      index: expect.any(Number),
       heartbeatIntervalMs: 500,
       ttlMs: 1500,
       services: {

@@ -15,10 +15,10 @@ describe('registry OpenAPI document', () => {
     );
     expect(documented.sort()).toEqual([
       'GET / 200',
-      'GET /dashboard/state 200',
+      'GET /dashboard/state 200,400',
       'GET /health 200',
-      'GET /services 200',
-      'GET /services/{type} 200,400',
+      'GET /services 200,304,400',
+      'GET /services/{type} 200,304,400',
       'POST /heartbeat 204,400,401,404',
       'POST /register 201,400,401',
       'POST /unregister 204,400,401,404',

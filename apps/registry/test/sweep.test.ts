@@ -74,11 +74,26 @@ describe('registry sweeper (fake timers)', () => {
     }
   });
 
-  it('stops sweeping once the app is closed', async () => {
+  it('sets its expiry timer only while an instance is listed, and clears it on close', async () => {
     const app = await buildTestRegistry({ heartbeatIntervalMs, ttlMs });
+    expect(jest.getTimerCount()).toBe(0);
+    await register(app, 'dcu', 'http://127.0.0.1:9002');
     expect(jest.getTimerCount()).toBe(1);
     await app.close();
     expect(jest.getTimerCount()).toBe(0);
+  });
+
+  it('forgets a silent instance at its TTL, not up to a sweep interval later', async () => {
+    const app = await buildTestRegistry({ heartbeatIntervalMs, ttlMs });
+    try {
+      await register(app, 'dcu', 'http://127.0.0.1:9002');
+      jest.advanceTimersByTime(ttlMs - 1);
+      expect(app.instances.size).toBe(1);
+      jest.advanceTimersByTime(2);
+      expect(app.instances.size).toBe(0);
+    } finally {
+      await app.close();
+    }
   });
 });
 

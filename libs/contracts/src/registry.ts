@@ -64,6 +64,7 @@ export type AllServicesResponse = Static<typeof AllServicesResponse>;
 export const DashboardState = Type.Object(
   {
     now: Type.Integer({ description: 'The registry clock, in ms since the epoch.' }),
+    index: Type.Optional(Type.Integer({ description: 'The table index: pass it back as `index` to wait for a change.' })),
     heartbeatIntervalMs: Type.Integer(),
     ttlMs: Type.Integer(),
     services: Type.Record(Type.String(), Type.Array(ServiceInstance)),
@@ -71,3 +72,32 @@ export const DashboardState = Type.Object(
   { additionalProperties: false },
 );
 export type DashboardState = Static<typeof DashboardState>;
+
+/** Every answer to `GET /services/:type` carries the type's index here (see API.md, Registry). */
+export const REGISTRY_INDEX_HEADER = 'x-registry-index';
+export const MAX_LIST_LIMIT = 1000;
+export const MAX_WATCH_WAIT_MS = 60_000;
+
+/**
+ * Query strings arrive as text and the services validate without type coercion, so numbers
+ * are digit strings here; the registry checks their range and answers 400 with the limits.
+ */
+export const ServiceListQuery = Type.Object({
+  limit: Type.Optional(
+    Type.String({ pattern: '^[0-9]{1,10}$', description: 'At most this many live instances, chosen at random (1 to 1000).' }),
+  ),
+  index: Type.Optional(
+    Type.String({ pattern: '^[0-9]{1,16}$', description: 'Watch: the `X-Registry-Index` of the list the caller has.' }),
+  ),
+  wait: Type.Optional(
+    Type.String({ pattern: '^[0-9]{1,10}$', description: 'Watch: answer at the latest after this many ms (0 to 60000).' }),
+  ),
+});
+export type ServiceListQuery = Static<typeof ServiceListQuery>;
+
+/** The dashboard may watch the whole table the same way. */
+export const WatchQuery = Type.Object({
+  index: ServiceListQuery.properties.index,
+  wait: ServiceListQuery.properties.wait,
+});
+export type WatchQuery = Static<typeof WatchQuery>;
