@@ -1,17 +1,18 @@
 /**
  * End to end in a real browser: the registry and three heartbeating instances run as real
- * processes; headless Chromium (Debian's `chromium`, driven by playwright-core) watches the
- * dashboard while one instance is SIGKILLed. Needs `npm run build` and /usr/bin/chromium
- * (or CHROMIUM_PATH). Screenshots go to the temp dir, or to docs/ with UPDATE_SCREENSHOTS=1.
+ * processes; headless Chromium (the system's, else the one inside the npm package
+ * `@sparticuz/chromium`; see `launchBrowser`), driven by playwright-core, watches the dashboard
+ * while one instance is SIGKILLed. Needs `npm run build`. Screenshots go to the temp dir, or to
+ * docs/ with UPDATE_SCREENSHOTS=1.
  */
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { launchBrowser } from '@grantline/service-kit/testing';
+import type { Browser, Page } from 'playwright-core';
 import { registryMain, repoRoot, requireBuilt, startNode, stopProcess, type Started } from './process';
 
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const instanceScript = path.join(__dirname, 'fixtures/heartbeating-instance.js');
 const screenshotDir =
   process.env.UPDATE_SCREENSHOTS === '1' ? path.join(repoRoot, 'docs') : path.join(os.tmpdir(), 'grantline-screenshots');
@@ -45,9 +46,6 @@ describe('registry dashboard in Chromium', () => {
   beforeAll(async () => {
     requireBuilt(registryMain);
     requireBuilt(path.join(repoRoot, 'libs/registry-client/dist/index.js'));
-    if (!existsSync(chromiumPath)) {
-      throw new Error(`no Chromium at ${chromiumPath}: apt-get install -y chromium, or set CHROMIUM_PATH`);
-    }
     registry = await startNode(registryMain, 'registry', {
       PORT: '0',
       REGISTRY_TOKEN: registryToken,
@@ -55,13 +53,7 @@ describe('registry dashboard in Chromium', () => {
       TTL_MS: String(ttlMs),
     });
     processes.push(registry.child);
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      headless: true,
-      timeout: 30_000,
-      // Root in CI containers has no user namespaces for the sandbox; the page is our own.
-      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
-    });
+    browser = await launchBrowser();
   });
 
   afterAll(async () => {

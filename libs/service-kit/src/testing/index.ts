@@ -1,2 +1,3 @@
 export * from './openapi-check';
 export * from './fuzz-probe';
+export * from './browser';
