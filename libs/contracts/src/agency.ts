@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { AmountCents, Uuid } from './common';
+import { AmountCents, BalanceCents, Timestamp, Uuid } from './common';
 
 /** The range the agency funds, inclusive: 300,000 to 500,000 euro. */
 export const MIN_GRANT_CENTS = 30_000_000;
@@ -47,3 +47,80 @@ export const ProposalResponse = Type.Union([AcceptedProposal, RejectedProposal])
 export type ProposalResponse = Static<typeof ProposalResponse>;
 
 export { Title, PersonName };
+
+/** `GET /proposals/:proposalId`. */
+export const ProposalParams = Type.Object({ proposalId: Uuid }, { additionalProperties: false });
+export type ProposalParams = Static<typeof ProposalParams>;
+
+export const ProposalStatus = Type.Union([
+  Type.Literal('accepted'),
+  Type.Literal('rejected'),
+  Type.Literal('closed'),
+]);
+export type ProposalStatus = Static<typeof ProposalStatus>;
+
+/**
+ * A decision on record, as anyone may read it: never a key. `accountId` is absent while an
+ * accepted proposal's account is still being opened; `returnedCents` appears once it is closed.
+ */
+export const ProposalView = Type.Object(
+  {
+    proposalId: Uuid,
+    title: Type.String(),
+    investigator: Type.String(),
+    amountCents: AmountCents,
+    durationDays: Type.Integer(),
+    status: ProposalStatus,
+    reason: Type.Optional(Type.String()),
+    accountId: Type.Optional(Uuid),
+    decidedAt: Timestamp,
+    returnedCents: Type.Optional(BalanceCents),
+  },
+  { additionalProperties: false },
+);
+export type ProposalView = Static<typeof ProposalView>;
+
+/**
+ * `GET /budget`. null totals mean an unlimited budget. `availableCents` is
+ * `totalCents - committedCents + returnedCents`; closed proposals stay in `committedCents`.
+ */
+export const BudgetView = Type.Object(
+  {
+    totalCents: Type.Union([BalanceCents, Type.Null()]),
+    committedCents: Type.Integer({ minimum: 0 }),
+    returnedCents: Type.Integer({ minimum: 0 }),
+    availableCents: Type.Union([Type.Integer(), Type.Null()]),
+  },
+  { additionalProperties: false },
+);
+export type BudgetView = Static<typeof BudgetView>;
+
+/**
+ * `POST /closeouts` (the DCU, with `Authorization: Bearer SERVICE_TOKEN`): the account of a
+ * funded proposal has ended and `returnedCents` of its grant were not spent. Repeat it until
+ * acknowledged: 201 the first time, 200 for a repeat of the same closeout; the money is
+ * counted once. 404 for an unknown proposal; 409 when the account is not the proposal's, the
+ * proposal was never funded, or it was already closed with another amount; 422 when
+ * `returnedCents` exceeds the grant. Nothing changes on an error.
+ */
+export const CloseoutRequest = Type.Object(
+  {
+    proposalId: Uuid,
+    accountId: Uuid,
+    returnedCents: Type.Integer({ minimum: 0, maximum: MAX_GRANT_CENTS }),
+  },
+  { additionalProperties: false },
+);
+export type CloseoutRequest = Static<typeof CloseoutRequest>;
+
+/** The answer to a closeout, first time or repeat: what the agency has on record. */
+export const CloseoutReceipt = Type.Object(
+  {
+    proposalId: Uuid,
+    accountId: Uuid,
+    returnedCents: BalanceCents,
+    closedAt: Timestamp,
+  },
+  { additionalProperties: false },
+);
+export type CloseoutReceipt = Static<typeof CloseoutReceipt>;
