@@ -47,7 +47,7 @@ describe('deciding a proposal', () => {
       status: 'rejected',
       decidedAt: NOW,
       reason:
-        "The agency's budget has 300,000.00 euro left to commit; this proposal asks for 400,000.00 euro, " +
+        "The agency's budget has €300,000.00 left to commit; this proposal asks for €400,000.00, " +
         'more than that, so it was not funded and no account was opened.',
     });
   });

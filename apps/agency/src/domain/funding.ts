@@ -1,5 +1,5 @@
-import type { ProposalRequest } from '@grantline/contracts';
-import { formatEuro, fundingDecision } from './proposal';
+import { formatEuro, type ProposalRequest } from '@grantline/contracts';
+import { fundingDecision } from './proposal';
 
 /**
  * The agency as funder of record, as a pure state machine: `decide` a command against the
