@@ -1,5 +1,6 @@
 import { Type, type Static, type TObject, type TProperties } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { withDevelopmentDefaults } from './development';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -8,12 +9,18 @@ export class ConfigError extends Error {
 /**
  * Reads environment variables once, at start-up, against a TypeBox schema: defaults are
  * applied, numbers are converted from their string form, and anything missing or malformed
- * stops the process with a message that names the variable.
+ * stops the process with a message that names the variable. Without an explicit `env`, the
+ * process's environment is read with the development defaults (see `development.ts`).
  */
 export function loadConfig<T extends TObject>(
   schema: T,
-  env: Record<string, string | undefined> = process.env,
+  explicitEnv?: Record<string, string | undefined>,
 ): Static<T> {
+  const env =
+    explicitEnv ??
+    withDevelopmentDefaults(schema, process.env, {
+      report: (message) => process.stderr.write(`${message}\n`),
+    });
   const picked: Record<string, unknown> = {};
   for (const name of Object.keys(schema.properties)) {
     const raw = env[name];
@@ -27,7 +34,8 @@ export function loadConfig<T extends TObject>(
       const missing = picked[variable] === undefined && (schema.required ?? []).includes(variable);
       if (missing) return `${variable} is required but not set`;
       // A secret's value never reaches a log, not even a wrong one.
-      const secret = (schema.properties[variable] as { writeOnly?: boolean } | undefined)?.writeOnly === true;
+      const secret =
+        (schema.properties[variable] as { writeOnly?: boolean } | undefined)?.writeOnly === true;
       const shown = secret ? '(secret, not shown)' : JSON.stringify(String(picked[variable] ?? ''));
       return `${variable}=${shown}: ${error.message}`;
     });
@@ -51,7 +59,11 @@ export function serviceConfigProperties(defaultPort: number) {
 }
 
 export const Secret = (description: string) =>
-  Type.String({ minLength: 16, writeOnly: true, description: `${description} (at least 16 characters)` });
+  Type.String({
+    minLength: 16,
+    writeOnly: true,
+    description: `${description} (at least 16 characters)`,
+  });
 
 export const RegistryUrl = Type.String({
   pattern: '^https?://',

@@ -1,4 +1,5 @@
 export * from './config';
+export * from './development';
 export * from './errors';
 export * from './server';
 export * from './run';

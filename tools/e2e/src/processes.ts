@@ -26,6 +26,8 @@ export interface ProcessOptions {
   app: AppName;
   args?: string[];
   env: Record<string, string>;
+  /** Folder to start in (default: the repository root). */
+  cwd?: string;
   /** Every output line is appended here. */
   logFile?: string;
 }
@@ -53,7 +55,7 @@ export class ServiceProcess {
 
   constructor(readonly options: ProcessOptions) {
     this.child = spawn(process.execPath, [APP_SCRIPTS[options.app], ...(options.args ?? [])], {
-      cwd: REPO_ROOT,
+      cwd: options.cwd ?? REPO_ROOT,
       env: options.env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
