@@ -121,8 +121,13 @@ trap teardown EXIT
 trap 'exit 130' INT TERM
 
 secret() { node -e 'process.stdout.write(require("crypto").randomBytes(24).toString("hex"))'; }
+# A type's registration token, as `npm run token -- <type>` prints it (API.md, "Trust between services").
+type_token() { node -e 'process.stdout.write(require("crypto").createHmac("sha256", process.argv[1]).update(process.argv[2]).digest("hex"))' "$1" "$2"; }
+registry_token=$(secret)
 cat >"$work/env" <<EOF
-REGISTRY_TOKEN=$(secret)
+REGISTRY_TOKEN=$registry_token
+AGENCY_REGISTRATION_TOKEN=$(type_token "$registry_token" agency)
+DCU_REGISTRATION_TOKEN=$(type_token "$registry_token" dcu)
 SERVICE_TOKEN=$(secret)
 ACCOUNT_KEY_SECRET=$(secret)
 BASE_IMAGE=$BASE_IMAGE

@@ -114,6 +114,21 @@ describe('bad input', () => {
     expect(response.statusCode).toBe(400);
   });
 
+  // Defence in depth: even the holder of SERVICE_TOKEN opens only what the agency may grant.
+  it.each([
+    ['an amount below what the agency grants', { amountCents: 29_999_999 }, /amountCents must be >= 30000000/],
+    ['an amount above what the agency grants', { amountCents: 50_000_001 }, /amountCents must be <= 50000000/],
+    ['a trillion cents', { amountCents: 1_000_000_000_000 }, /amountCents must be <= 50000000/],
+    ['a duration over 3650 days', { durationDays: 3651 }, /durationDays must be <= 3650/],
+  ])('refuses to open an account with %s (400, nothing opened)', async (_name, terms, message) => {
+    const proposalId = randomUUID();
+    const payload = { proposalId, title: 't', investigator: 'i', amountCents: 40_000_000, durationDays: 30, ...terms };
+    const response = await app.inject({ method: 'POST', url: '/accounts', headers: bearer(serviceToken), payload });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({ statusCode: 400, message: expect.stringMatching(message) });
+    // Nothing was opened: the suite checks that no file appeared.
+  });
+
   it('refuses a researcher id that is not a UUID (400)', async () => {
     const response = await app.inject({ method: 'DELETE', url: `/accounts/${account.accountId}/researchers/..%2F..%2Fx`, headers: bearer(account.ownerKey) });
     expect(response.statusCode).toBe(400);

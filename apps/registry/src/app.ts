@@ -19,9 +19,14 @@ export async function buildRegistryApp(options: RegistryAppOptions) {
   await registerOpenApi(app, {
     title: 'Grantline registry',
     description:
-      'Where services find each other: instances register, heartbeat and unregister (with the ' +
-      'registry token); anyone may list the live instances of a type. The live dashboard is at `/`.',
-    bearerSchemes: { registryToken: 'REGISTRY_TOKEN, the secret a service shows to register.' },
+      'Where services find each other: instances register, heartbeat and unregister (with ' +
+      "their type's registration token, or the registry token); anyone may list the live " +
+      'instances of a type. The live dashboard is at `/`.',
+    bearerSchemes: {
+      registryToken:
+        "REGISTRY_TOKEN (every type, for development) or a type's registration token, " +
+        'HMAC-SHA256(key = REGISTRY_TOKEN, message = type) in lowercase hex (that type only).',
+    },
   });
   await app.register(instanceTable, {
     heartbeatIntervalMs: options.heartbeatIntervalMs,

@@ -19,9 +19,9 @@ describe('registry OpenAPI document', () => {
       'GET /health 200',
       'GET /services 200,304,400',
       'GET /services/{type} 200,304,400',
-      'POST /heartbeat 204,400,401,404',
-      'POST /register 201,400,401',
-      'POST /unregister 204,400,401,404',
+      'POST /heartbeat 204,400,401,403,404',
+      'POST /register 201,400,401,403',
+      'POST /unregister 204,400,401,403,404',
     ]);
     expect(routes.some((route) => route.url === '/openapi.json' && route.hidden)).toBe(true);
   });

@@ -10,6 +10,16 @@ const Title = Type.String({ minLength: 1, maxLength: 200 });
 const PersonName = Type.String({ minLength: 1, maxLength: 120 });
 export const DurationDays = Type.Integer({ minimum: 1, maximum: MAX_DURATION_DAYS });
 
+/**
+ * An amount the agency may grant. The DCU opens accounts only within it, so even a stolen
+ * SERVICE_TOKEN cannot open an account for more than the agency would ever fund.
+ */
+export const GrantCents = Type.Integer({
+  minimum: MIN_GRANT_CENTS,
+  maximum: MAX_GRANT_CENTS,
+  description: `What the agency may grant: ${MIN_GRANT_CENTS} to ${MAX_GRANT_CENTS} cents.`,
+});
+
 export const ProposalRequest = Type.Object(
   {
     title: Title,

@@ -1,13 +1,14 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { AmountCents, BalanceCents, Timestamp, Uuid } from './common';
-import { DurationDays, PersonName, Title } from './agency';
+import { DurationDays, GrantCents, PersonName, Title } from './agency';
 
 export const OpenAccountRequest = Type.Object(
   {
     proposalId: Uuid,
     title: Title,
     investigator: PersonName,
-    amountCents: AmountCents,
+    // Only what the agency may grant (defence in depth: the agency checks it first).
+    amountCents: GrantCents,
     durationDays: DurationDays,
   },
   { additionalProperties: false },

@@ -3,3 +3,4 @@ export * from './registry';
 export * from './agency';
 export * from './dcu';
 export * from './money';
+export * from './trust';

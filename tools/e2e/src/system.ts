@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { secretsForService, type SystemSecrets } from '@grantline/contracts';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -18,11 +19,7 @@ export interface SystemOptions {
   logLevel?: string;
 }
 
-export interface Secrets {
-  REGISTRY_TOKEN: string;
-  SERVICE_TOKEN: string;
-  ACCOUNT_KEY_SECRET: string;
-}
+export type Secrets = SystemSecrets;
 
 /** Fresh random secrets (32 characters each) for every run. */
 export function freshSecrets(): Secrets {
@@ -62,7 +59,8 @@ function baseEnvironment(): Record<string, string> {
 
 /**
  * A registry, agencies and DCUs (all on one account folder) as real processes, on free ports,
- * with fresh secrets, in a temp folder of their own (`root`: `accounts/` and `logs/`).
+ * with fresh secrets (each service only its own: agencies and DCUs their type's registration
+ * token, never REGISTRY_TOKEN), in a temp folder of their own (`root`: `accounts/` and `logs/`).
  */
 export class GrantlineSystem {
   readonly root: string;
@@ -158,7 +156,7 @@ export class GrantlineSystem {
     rmSync(this.root, { recursive: true, force: true });
   }
 
-  private spawn(app: AppName, extra: Record<string, string>): ServiceProcess {
+  private spawn(app: Exclude<AppName, 'researchers'>, extra: Record<string, string>): ServiceProcess {
     this.started += 1;
     const label = `${app}-${this.started}`;
     return new ServiceProcess({
@@ -169,7 +167,7 @@ export class GrantlineSystem {
         HOST: '127.0.0.1',
         PORT: '0',
         LOG_LEVEL: this.options.logLevel ?? 'warn',
-        ...this.secrets,
+        ...secretsForService(app, this.secrets),
         ...extra,
       },
       logFile: path.join(this.logDir, `${label}.log`),

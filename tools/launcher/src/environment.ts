@@ -1,11 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { secretsForService, type SystemSecrets } from '@grantline/contracts';
 
-export interface RunSecrets {
-  REGISTRY_TOKEN: string;
-  SERVICE_TOKEN: string;
-  ACCOUNT_KEY_SECRET: string;
-}
+export type RunSecrets = SystemSecrets;
 
 /** Fresh secrets for every run, so a newcomer needs no set-up and no secret outlives a run. */
 export function freshSecrets(): RunSecrets {
@@ -13,10 +10,23 @@ export function freshSecrets(): RunSecrets {
   return { REGISTRY_TOKEN: secret(), SERVICE_TOKEN: secret(), ACCOUNT_KEY_SECRET: secret() };
 }
 
-/** Settings a child must not inherit from the launcher's own environment. */
-const NOT_INHERITED = ['PORT', 'HOST', 'ADVERTISED_URL', 'REGISTRY_URL', 'NODE_CHANNEL_FD'];
+/**
+ * Settings a child must not inherit from the launcher's own environment; secrets included,
+ * so that each child holds only the ones it is given.
+ */
+const NOT_INHERITED = [
+  'PORT',
+  'HOST',
+  'ADVERTISED_URL',
+  'REGISTRY_URL',
+  'NODE_CHANNEL_FD',
+  'REGISTRY_TOKEN',
+  'SERVICE_TOKEN',
+  'ACCOUNT_KEY_SECRET',
+];
 
 export interface ServiceEnvironmentInput {
+  app: 'registry' | 'agency' | 'dcu';
   inherited: Record<string, string | undefined>;
   secrets: RunSecrets;
   registryUrl?: string;
@@ -27,7 +37,8 @@ export interface ServiceEnvironmentInput {
 /**
  * The environment of one service: the launcher's own (PATH, DAY_MS, ...) less what would
  * point it elsewhere, plus PORT=0 (any free port; the real one is read from its
- * "listening on" line), the run's secrets and the registry's URL once it is known.
+ * "listening on" line), its own share of the run's secrets (an agency or DCU gets its type's
+ * registration token, never REGISTRY_TOKEN) and the registry's URL once it is known.
  */
 export function serviceEnvironment(input: ServiceEnvironmentInput): Record<string, string> {
   return {
@@ -36,7 +47,7 @@ export function serviceEnvironment(input: ServiceEnvironmentInput): Record<strin
     HOST: '127.0.0.1',
     LOG_LEVEL: input.logLevel,
     ACCOUNT_DIR: input.accountDir,
-    ...input.secrets,
+    ...secretsForService(input.app, input.secrets),
     ...(input.registryUrl ? { REGISTRY_URL: input.registryUrl } : {}),
   };
 }

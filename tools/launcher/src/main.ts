@@ -62,8 +62,9 @@ async function main(): Promise<number> {
   mkdirSync(accountDir, { recursive: true });
   mkdirSync(runDir, { recursive: true });
   const secrets = freshSecrets();
-  const environment = (registryUrl?: string) =>
+  const environment = (app: 'registry' | 'agency' | 'dcu', registryUrl?: string) =>
     serviceEnvironment({
+      app,
       inherited: process.env,
       secrets,
       accountDir,
@@ -71,14 +72,14 @@ async function main(): Promise<number> {
       ...(registryUrl ? { registryUrl } : {}),
     });
 
-  const registry = startService('registry', APPS.registry, environment(), runDir);
+  const registry = startService('registry', APPS.registry, environment('registry'), runDir);
   const registryUrl = await announce(registry);
   const others = [
     ...Array.from({ length: AGENCY_INSTANCES }, (_, index) =>
-      startService(`agency #${index + 1}`, APPS.agency, environment(registryUrl), runDir),
+      startService(`agency #${index + 1}`, APPS.agency, environment('agency', registryUrl), runDir),
     ),
     ...Array.from({ length: DCU_INSTANCES }, (_, index) =>
-      startService(`dcu #${index + 1}`, APPS.dcu, environment(registryUrl), runDir),
+      startService(`dcu #${index + 1}`, APPS.dcu, environment('dcu', registryUrl), runDir),
     ),
   ];
   await Promise.all(others.map(announce));

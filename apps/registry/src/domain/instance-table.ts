@@ -102,6 +102,11 @@ export class InstanceTable {
     return true;
   }
 
+  /** The type of an instance the table holds (to check a caller may act for it), or undefined. */
+  typeOf(id: string): string | undefined {
+    return this.byId.get(id)?.type;
+  }
+
   unregister(id: string): boolean {
     this.sweep();
     const entry = this.byId.get(id);

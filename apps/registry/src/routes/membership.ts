@@ -6,26 +6,59 @@ import {
   RegisterRequest,
   RegisterResponse,
 } from '@grantline/contracts';
-import { describedResponse, HttpError, requireBearerSecret } from '@grantline/service-kit';
+import { bearerToken, describedResponse, HttpError } from '@grantline/service-kit';
 import { Type } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
+import { RegistrationAuthority } from '../domain/registration-auth';
 
 export interface MembershipRoutesOptions {
   registryToken: string;
 }
 
-/** Register, heartbeat and unregister: the writes, all behind the registry token. */
+/**
+ * Register, heartbeat and unregister: the writes, each behind REGISTRY_TOKEN or the
+ * registration token of the instance's type (API.md, "Trust between services").
+ */
 export const membershipRoutes: FastifyPluginAsyncTypebox<MembershipRoutesOptions> = async (
   app,
   options,
 ) => {
-  // onRequest, before validation: without the token a caller learns nothing, not even a 400.
-  app.addHook('onRequest', requireBearerSecret(options.registryToken, 'REGISTRY_TOKEN'));
+  const authority = new RegistrationAuthority(options.registryToken);
+  // onRequest, before validation: without a credential a caller learns nothing, not even a 400.
+  app.addHook('onRequest', async (request) => {
+    const presented = bearerToken(request.headers.authorization);
+    if (presented === undefined) {
+      throw new HttpError(401, 'Missing "Authorization: Bearer <registration token>" header.');
+    }
+    if (authority.classify(presented) === 'invalid') {
+      throw new HttpError(
+        401,
+        'The bearer token is neither REGISTRY_TOKEN nor a registration token (64 lowercase hex digits).',
+      );
+    }
+  });
+  /** Refuses (403) a registration token of another type; REGISTRY_TOKEN acts for every type. */
+  const requireActingFor = (request: FastifyRequest, type: string, action: string): void => {
+    const presented = bearerToken(request.headers.authorization) ?? '';
+    if (authority.allows(presented, type)) return;
+    request.log.warn({ type, action }, 'registration token of another type refused');
+    throw new HttpError(
+      403,
+      `This registration token may not ${action} instances of type ${JSON.stringify(type)}: ` +
+        "a type's registration token acts for that type only.",
+      'WRONG_TYPE',
+    );
+  };
   const errors = {
     400: describedResponse(
       ErrorResponse,
       'The body does not match the schema (a bad `type`, `id` or `url`, or an unknown field).',
     ),
-    401: describedResponse(ErrorResponse, 'The registry token is missing or wrong.'),
+    401: describedResponse(ErrorResponse, 'The bearer token is missing, or is not a credential at all.'),
+    403: describedResponse(
+      ErrorResponse,
+      "A registration token of another type: each type's token acts for that type only.",
+    ),
   };
   const unknownId = describedResponse(
     ErrorResponse,
@@ -53,6 +86,7 @@ export const membershipRoutes: FastifyPluginAsyncTypebox<MembershipRoutesOptions
     },
     async (request, reply) => {
       const { type, url } = request.body;
+      requireActingFor(request, type, 'register');
       if (!isHttpUrl(url))
         throw new HttpError(
           400,
@@ -86,6 +120,9 @@ export const membershipRoutes: FastifyPluginAsyncTypebox<MembershipRoutesOptions
       },
     },
     async (request, reply) => {
+      const type = app.instances.typeOf(request.body.id);
+      if (type === undefined) throw unknownInstance(request.body.id);
+      requireActingFor(request, type, 'heartbeat');
       if (!app.instances.heartbeat(request.body.id)) throw unknownInstance(request.body.id);
       return reply.status(204).send(null);
     },
@@ -109,6 +146,9 @@ export const membershipRoutes: FastifyPluginAsyncTypebox<MembershipRoutesOptions
       },
     },
     async (request, reply) => {
+      const type = app.instances.typeOf(request.body.id);
+      if (type === undefined) throw unknownInstance(request.body.id);
+      requireActingFor(request, type, 'unregister');
       if (!app.instances.unregister(request.body.id)) throw unknownInstance(request.body.id);
       request.log.info({ instanceId: request.body.id }, 'instance unregistered');
       return reply.status(204).send(null);
