@@ -81,3 +81,33 @@ export async function waitFor<T>(
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
 }
+
+/**
+ * Timers for the registry client that run only when the test says so: the test reads the
+ * delays the client asked for and fires them, instead of waiting for them.
+ */
+export class ManualTimers {
+  ms = Date.parse('2030-01-01T00:00:00.000Z');
+  private nextId = 1;
+  readonly pending = new Map<number, { at: number; delayMs: number; callback: () => void }>();
+
+  readonly now = (): number => this.ms;
+  readonly setTimeout = (callback: () => void, delayMs: number): unknown => {
+    const id = this.nextId++;
+    this.pending.set(id, { at: this.ms + delayMs, delayMs, callback });
+    return id;
+  };
+  readonly clearTimeout = (handle: unknown): void => {
+    this.pending.delete(handle as number);
+  };
+
+  /** Moves the clock to the earliest pending timer and runs it; returns the delay it was set for. */
+  fireNext(): number {
+    const [id, timer] = [...this.pending].sort(([, a], [, b]) => a.at - b.at)[0] ?? [];
+    if (id === undefined || !timer) throw new Error('no timer is pending');
+    this.pending.delete(id);
+    this.ms = Math.max(this.ms, timer.at);
+    timer.callback();
+    return timer.delayMs;
+  }
+}

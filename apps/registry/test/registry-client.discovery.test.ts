@@ -94,8 +94,10 @@ describe('registry client discovery', () => {
     await registry.app.close();
     // Restarted, empty: services have not registered again yet.
     registry = await startRegistry({ heartbeatIntervalMs: 1_000, port: registry.port });
+    let reads = 0;
+    registry.app.server.on('request', () => (reads += 1));
     await waitFor('a refresh from the empty registry', () => client.isStale('dcu'));
-    await new Promise((resolve) => setTimeout(resolve, 300)); // several refreshes, all empty
+    await waitFor('several reads, all empty', () => reads >= 3);
     expect((await client.pick('dcu'))?.url).toBe('http://127.0.0.1:9101');
     // Once the service is back, the list is fresh again.
     registerDirectly('dcu', 'http://127.0.0.1:9101');

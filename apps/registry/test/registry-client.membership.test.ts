@@ -3,7 +3,7 @@
  * the registry app because the library must not depend on the app it talks to.
  */
 import { RegistryClient, type Logger } from '@grantline/registry-client';
-import { closedPort, registryToken, startRegistry, waitFor, type RegistryApp } from './helpers';
+import { closedPort, ManualTimers, registryToken, startRegistry, waitFor, type RegistryApp } from './helpers';
 
 jest.setTimeout(20_000);
 
@@ -113,18 +113,20 @@ describe('registry client membership', () => {
 
   it('starts while the registry is down, retries with growing jittered delays, joins once it is up', async () => {
     const port = await closedPort();
-    const logger = recordingLogger();
-    const membership = client(`http://127.0.0.1:${port}`, logger).join('dcu', 'http://127.0.0.1:9002');
+    const timers = new ManualTimers();
+    const registryClient = new RegistryClient({ registryUrl: `http://127.0.0.1:${port}`, registryToken, timers });
+    clients.push(registryClient);
+    const membership = registryClient.join('dcu', 'http://127.0.0.1:9002');
     // join() returns at once: the service goes on starting without the registry.
     expect(membership.state).toBe('registering');
-    expect(await membership.registered(50)).toBe(false);
+    expect(timers.fireNext()).toBe(0); // the first attempt, at once
 
-    const retries = () =>
-      logger.lines
-        .filter((line) => line.level === 'warn' && /registry unreachable/.test(line.msg ?? ''))
-        .map((line) => (line.obj as { retryInMs: number }).retryInMs);
-    await waitFor('four failed attempts', () => retries().length >= 4);
-    const delays = retries().slice(0, 4);
+    const delays: number[] = [];
+    for (let attempt = 0; attempt < 4; attempt++) {
+      // The attempt fails (connection refused), and the next one is scheduled.
+      await waitFor('the next retry to be scheduled', () => timers.pending.size === 1);
+      delays.push(timers.fireNext());
+    }
     // Full jitter between half and all of 100·2^n ms, capped at the (assumed 1 s) heartbeat interval.
     expect(delays[0]).toBeGreaterThanOrEqual(100);
     expect(delays[0]).toBeLessThanOrEqual(200);
@@ -136,6 +138,8 @@ describe('registry client membership', () => {
     expect(delays[3]).toBeLessThanOrEqual(1000);
 
     const { app } = await registry({ heartbeatIntervalMs: 50, port });
+    await waitFor('the next retry to be scheduled', () => timers.pending.size === 1);
+    timers.fireNext();
     expect(await membership.registered(5_000)).toBe(true);
     expect(listedUrls(app, 'dcu')).toEqual(['http://127.0.0.1:9002']);
   });

@@ -45,7 +45,7 @@ Options (environment variable in brackets):
   --pause <min-max>      pause between an actor's withdrawals, in ms [SIM_PAUSE_MS] (default ${formatRange(DEFAULTS.pauseMs)})
   --days <min-max>       durationDays asked for [SIM_DAYS] (default ${formatRange(DEFAULTS.durationDays)})
   --timeout <ms>         give up after this long [SIM_TIMEOUT_MS] (default ${DEFAULTS.timeoutMs})
-  --registry-url <url>   where the registry answers [REGISTRY_URL] (default ${DEFAULTS.registryUrl})
+  --registry-url <urls>  where the registries answer, comma-separated [REGISTRY_URL] (default ${DEFAULTS.registryUrl})
   -q, --quiet            print only the summary and problems [SIM_QUIET=1]
   -h, --help             show this help
 
@@ -155,16 +155,19 @@ function rangeSetting(
   return { min: low, max: high };
 }
 
+/** One http(s) URL, or several comma-separated (several registries). */
 function urlSetting(setting: Setting | undefined): string | undefined {
   if (!setting) return undefined;
-  let url: URL;
-  try {
-    url = new URL(setting.value);
-  } catch {
-    throw new OptionsError(`${setting.name} must be an http(s) URL, got "${setting.value}"`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new OptionsError(`${setting.name} must be an http(s) URL, got "${setting.value}"`);
+  for (const part of setting.value.split(',')) {
+    let url: URL | undefined;
+    try {
+      url = new URL(part.trim());
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+      throw new OptionsError(`${setting.name} must be http(s) URLs, comma-separated, got "${setting.value}"`);
+    }
   }
   return setting.value;
 }

@@ -40,7 +40,8 @@ describe('options', () => {
     [['--projects', '2.5'], /--projects/],
     [['--seed', '-1'], /--seed/],
     [['--pause', '300-100'], /--pause must be "min-max"/],
-    [['--registry-url', 'ftp://x'], /--registry-url must be an http\(s\) URL/],
+    [['--registry-url', 'ftp://x'], /--registry-url must be http\(s\) URLs/],
+    [['--registry-url', 'http://127.0.0.1:1,nonsense'], /--registry-url must be http\(s\) URLs/],
     [['--frobnicate'], /Unknown option/],
   ])('rejects %j with a clear message', (argv, message) => {
     expect(() => parseOptions(argv, {})).toThrow(OptionsError);

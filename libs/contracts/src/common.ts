@@ -60,3 +60,9 @@ export const OptionalIdempotencyHeaders = Type.Object({
 
 /** The header name, as clients send it. */
 export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
+
+/**
+ * A service that is draining for shutdown answers 503 with this header, before any handler
+ * ran: a caller may then ask another instance, whatever the method.
+ */
+export const DRAINING_HEADER = 'x-draining';

@@ -14,15 +14,52 @@ export function backoffDelay(
   return Math.round(ceiling / 2 + (ceiling / 2) * random());
 }
 
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+/**
+ * The client's clock and timers, injected so its tests can move time by hand instead of
+ * waiting. `background` timers must not keep a process alive on their own.
+ */
+export interface Timers {
+  now(): number;
+  setTimeout(callback: () => void, ms: number, options?: { background?: boolean }): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const systemTimers: Timers = {
+  now: () => Date.now(),
+  setTimeout(callback, ms, options) {
+    const timer = setTimeout(callback, ms);
+    if (options?.background) timer.unref();
+    return timer;
+  },
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout | undefined),
+};
+
+export function sleep(
+  ms: number,
+  signal?: AbortSignal,
+  timers: Timers = systemTimers,
+  options?: { background?: boolean },
+): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
+    const timer = timers.setTimeout(done, ms, options);
     function done() {
-      clearTimeout(timer);
+      timers.clearTimeout(timer);
       signal?.removeEventListener('abort', done);
       resolve();
     }
     signal?.addEventListener('abort', done, { once: true });
   });
+}
+
+/** `REGISTRY_URL` may list several registries, comma-separated (API.md, Registry). */
+export function parseRegistryUrls(value: string | readonly string[]): string[] {
+  const parts = (typeof value === 'string' ? value.split(',') : [...value]).map((part) => part.trim()).filter(Boolean);
+  if (parts.length === 0) throw new Error('no registry URL given');
+  const origins = parts.map((part) => {
+    const url = new URL(part); // throws on a malformed URL: fail fast
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`not an http(s) registry URL: ${part}`);
+    return url.origin;
+  });
+  return [...new Set(origins)];
 }

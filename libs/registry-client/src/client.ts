@@ -1,6 +1,6 @@
 import type { ServiceInstance } from '@grantline/contracts';
-import { IDEMPOTENCY_KEY_HEADER } from '@grantline/contracts';
-import { backoffDelay, sleep } from './backoff';
+import { DRAINING_HEADER, IDEMPOTENCY_KEY_HEADER } from '@grantline/contracts';
+import { backoffDelay, parseRegistryUrls, sleep, systemTimers, type Timers } from './backoff';
 import { Discovery } from './discovery';
 import {
   isConnectionError,
@@ -14,24 +14,34 @@ import {
 import { Membership } from './membership';
 
 export interface RegistryClientOptions {
-  /** Where the registry answers, e.g. http://127.0.0.1:9000. */
+  /**
+   * Where the registries answer, e.g. http://127.0.0.1:9000, or several comma-separated:
+   * this process registers with each and reads from any that answers.
+   */
   registryUrl: string;
   /** Needed only to `join` (register this process). */
   registryToken?: string;
-  /** How often cached instance lists are refreshed (jittered). Default 1000. */
+  /** The pace of retries when a registry cannot be read (jittered). Default 1000. */
   refreshIntervalMs?: number;
+  /** How long each watch of a type's list waits for a change before asking again. Default 30000. */
+  watchWaitMs?: number;
   /** How long an instance that failed a call is avoided locally. Default 5000. */
   quarantineMs?: number;
   /** Connections kept per instance. Default 64. */
   connectionsPerInstance?: number;
   logger?: Logger;
   random?: () => number;
+  /** The clock and timers (tests move time by hand). */
+  timers?: Timers;
 }
 
 export interface CallRequest extends HttpRequest {
   /** Makes a non-GET request safe to repeat on another instance. */
   idempotencyKey?: string;
-  /** Instances tried at most (each a different one while others are known). Default 4. */
+  /**
+   * Instances tried at most (each a different one while others are known). Default 4. A
+   * request that is not safe to repeat is tried elsewhere only when it provably never arrived.
+   */
   maxAttempts?: number;
   /** Give up retrying after this long. Default 15000. */
   deadlineMs?: number;
@@ -81,27 +91,34 @@ export class RegistryClient {
   private readonly memberships = new Set<Membership>();
   private readonly logger: Logger;
   private readonly random: () => number;
+  private readonly timers: Timers;
+  readonly registryUrls: string[];
 
   constructor(private readonly options: RegistryClientOptions) {
-    new URL(options.registryUrl); // fail fast on a malformed URL
+    this.registryUrls = parseRegistryUrls(options.registryUrl); // fails fast on a malformed URL
     this.logger = options.logger ?? silentLogger;
     this.random = options.random ?? Math.random;
+    this.timers = options.timers ?? systemTimers;
     this.pools = new PoolSet(options.connectionsPerInstance ?? 64);
     this.discovery = new Discovery({
-      registryUrl: options.registryUrl,
+      registryUrls: this.registryUrls,
       pools: this.pools,
       logger: this.logger,
       refreshIntervalMs: options.refreshIntervalMs ?? 1_000,
+      watchWaitMs: options.watchWaitMs ?? 30_000,
       quarantineMs: options.quarantineMs ?? 5_000,
       random: this.random,
+      timers: this.timers,
     });
   }
 
-  /** Registers this process as an instance of `type` at `url` and keeps it listed. */
+  /** Registers this process as an instance of `type` at `url` with every registry, and keeps it listed. */
   join(type: string, url: string): Membership {
     if (!this.options.registryToken) throw new Error('joining the registry needs registryToken');
     const membership = new Membership({
       registryUrl: this.options.registryUrl,
+      registryUrls: this.registryUrls,
+      timers: this.timers,
       registryToken: this.options.registryToken,
       type,
       url,
@@ -128,26 +145,26 @@ export class RegistryClient {
   /**
    * Sends a request to a live instance of `type`. When the connection fails (refused, reset,
    * timeout) the instance is avoided locally and, if the request is safe to repeat (GET/HEAD,
-   * or it carries an Idempotency-Key), another instance is tried. Any HTTP answer, 4xx or 5xx,
-   * is returned as it is, except a 503 from an instance that is shutting down, which is
-   * treated like a failed connection.
+   * or it carries an Idempotency-Key) or provably never arrived (the connection was refused),
+   * another instance is tried. Any HTTP answer, 4xx or 5xx, is returned as it is, except a 503
+   * from an instance that says it is draining (its handler never ran), which is tried elsewhere.
    */
   async call<T = unknown>(type: string, request: CallRequest): Promise<CallResponse<T>> {
     const repeatable =
       request.method === 'GET' || request.method === 'HEAD' || request.idempotencyKey !== undefined;
-    const maxAttempts = repeatable ? (request.maxAttempts ?? 4) : 1;
-    const deadline = Date.now() + (request.deadlineMs ?? 15_000);
+    const maxAttempts = request.maxAttempts ?? 4;
+    const deadline = this.timers.now() + (request.deadlineMs ?? 15_000);
     const headers = { ...request.headers };
     if (request.idempotencyKey !== undefined) headers[IDEMPOTENCY_KEY_HEADER] = request.idempotencyKey;
 
     const tried = new Set<string>();
     let lastError: unknown;
     let attempts = 0;
-    for (let round = 0; attempts < maxAttempts && Date.now() < deadline; round++) {
+    for (let round = 0; attempts < maxAttempts && this.timers.now() < deadline; round++) {
       let instance = await this.discovery.pick(type, tried);
       if (!instance && tried.size > 0) {
         // Every known instance failed: the list may be out of date; ask again and retry them.
-        await sleep(backoffDelay(round, 50, 1_000, this.random));
+        await sleep(backoffDelay(round, 50, 1_000, this.random), undefined, this.timers);
         await this.discovery.refresh(type);
         tried.clear();
         instance = await this.discovery.pick(type);
@@ -157,7 +174,7 @@ export class RegistryClient {
       tried.add(instance.url);
       try {
         const response = await this.pools.request<T>(originOf(instance.url), { ...request, headers });
-        if (response.statusCode === 503 && repeatable && isClosingAnswer(response)) {
+        if (response.statusCode === 503 && isDrainingAnswer(response)) {
           lastError = new Error(`${instance.url} is shutting down`);
           this.discovery.quarantine(instance.url);
           continue;
@@ -169,7 +186,7 @@ export class RegistryClient {
         this.discovery.quarantine(instance.url);
         this.pools.discard(originOf(instance.url));
         this.logger.warn({ err: error, instance: instance.url, type }, 'instance failed; trying another');
-        if (!repeatable) throw new UncertainOutcomeError(instance.url, error);
+        if (!repeatable && !neverArrived(error)) throw new UncertainOutcomeError(instance.url, error);
       }
     }
     throw new NoInstanceError(type, lastError);
@@ -185,21 +202,25 @@ export class RegistryClient {
 }
 
 /**
- * Fastify's own answer while it drains (return503OnClosing): the handler never ran, so another
- * instance may be asked. A 503 the application chose to send (say, "no DCU instance can be
- * reached") carries a real message and is returned to the caller as it is.
+ * A service draining for shutdown answers 503 with this header before any handler runs
+ * (libs/service-kit), so another instance may be asked whatever the method. A 503 the
+ * application chose to send (say, "no DCU instance can be reached") is returned as it is.
  */
-function isClosingAnswer(response: HttpResponse): boolean {
-  const body = response.body;
-  return (
-    response.headers.connection === 'close' &&
-    !!body &&
-    typeof body === 'object' &&
-    'message' in body &&
-    body.message === 'Service Unavailable' &&
-    'error' in body &&
-    body.error === 'Service Unavailable'
-  );
+function isDrainingAnswer(response: HttpResponse): boolean {
+  return response.headers[DRAINING_HEADER] !== undefined;
+}
+
+/** Errors that prove the request never reached the peer: the connection was never made. */
+const NOT_CONNECTED_CODES = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND']);
+
+function neverArrived(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 4; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && NOT_CONNECTED_CODES.has(code)) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 function describeError(error: unknown): string {

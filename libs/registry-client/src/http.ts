@@ -15,6 +15,8 @@ export interface HttpRequest {
   /** Sent as JSON. */
   body?: unknown;
   timeoutMs?: number;
+  /** Aborts the request (a long watch when its client closes). */
+  signal?: AbortSignal;
 }
 
 export interface HttpResponse<T = unknown> {
@@ -102,6 +104,7 @@ export class PoolSet {
       body: hasBody ? JSON.stringify(request.body) : undefined,
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
+      ...(request.signal ? { signal: request.signal } : {}),
     });
     const text = await response.body.text();
     let body: unknown = undefined;

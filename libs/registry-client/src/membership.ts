@@ -1,8 +1,9 @@
 import type { RegisterResponse } from '@grantline/contracts';
-import { backoffDelay, jitter } from './backoff';
+import { backoffDelay, jitter, systemTimers, type Timers } from './backoff';
 import { isConnectionError, type Logger, type PoolSet } from './http';
 
 export interface MembershipOptions {
+  /** One registry URL, or several: the instance is registered with each of them. */
   registryUrl: string;
   registryToken: string;
   type: string;
@@ -12,6 +13,7 @@ export interface MembershipOptions {
   /** Used until the registry tells its own interval. */
   assumedHeartbeatIntervalMs?: number;
   random?: () => number;
+  timers?: Timers;
 }
 
 export type MembershipState = 'registering' | 'registered' | 'stopped';
@@ -22,14 +24,15 @@ export type MembershipState = 'registering' | 'registered' | 'stopped';
  * unregisters on `leave()`. A registry that is down never stops the service: it keeps
  * retrying with jittered exponential backoff, capped at the heartbeat interval.
  */
-export class Membership {
-  private timer: NodeJS.Timeout | undefined;
+export class RegistryMembership {
+  private timer: unknown;
   private failures = 0;
   private instanceId: string | undefined;
   private heartbeatEveryMs: number;
   private current: MembershipState = 'registering';
   private readonly registryOrigin: string;
   private readonly random: () => number;
+  private readonly timers: Timers;
   private firstRegistration: Promise<void>;
   private resolveFirst!: () => void;
 
@@ -37,6 +40,7 @@ export class Membership {
     this.registryOrigin = new URL(options.registryUrl).origin;
     this.heartbeatEveryMs = options.assumedHeartbeatIntervalMs ?? 1_000;
     this.random = options.random ?? Math.random;
+    this.timers = options.timers ?? systemTimers;
     this.firstRegistration = new Promise((resolve) => (this.resolveFirst = resolve));
     this.schedule(0);
   }
@@ -53,7 +57,9 @@ export class Membership {
   registered(timeoutMs = 10_000): Promise<boolean> {
     return Promise.race([
       this.firstRegistration.then(() => true),
-      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref()),
+      new Promise<boolean>((resolve) =>
+        this.timers.setTimeout(() => resolve(false), timeoutMs, { background: true }),
+      ),
     ]);
   }
 
@@ -61,7 +67,7 @@ export class Membership {
   async leave(): Promise<void> {
     if (this.current === 'stopped') return;
     this.current = 'stopped';
-    clearTimeout(this.timer);
+    this.timers.clearTimeout(this.timer);
     const id = this.instanceId;
     this.instanceId = undefined;
     if (!id) return;
@@ -75,14 +81,13 @@ export class Membership {
   /** Stops heartbeating without unregistering: what a crash looks like to the registry. */
   abandon(): void {
     this.current = 'stopped';
-    clearTimeout(this.timer);
+    this.timers.clearTimeout(this.timer);
   }
 
   private schedule(delayMs: number): void {
     if (this.current === 'stopped') return;
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.tick(), delayMs);
-    this.timer.unref();
+    this.timers.clearTimeout(this.timer);
+    this.timer = this.timers.setTimeout(() => void this.tick(), delayMs, { background: true });
   }
 
   private async tick(): Promise<void> {
@@ -99,7 +104,7 @@ export class Membership {
       const delay = backoffDelay(this.failures, 100, this.heartbeatEveryMs, this.random);
       const reason = isConnectionError(error) ? 'registry unreachable' : 'registry refused';
       this.options.logger.warn(
-        { err: error, retryInMs: delay },
+        { err: error, registry: this.registryOrigin, retryInMs: delay },
         `${reason}; will register again`,
       );
       this.schedule(delay);
@@ -159,4 +164,53 @@ export class Membership {
 function describe(body: unknown): string {
   if (body && typeof body === 'object' && 'message' in body) return String(body.message);
   return JSON.stringify(body) ?? '';
+}
+
+/**
+ * One instance kept listed in every registry (API.md: "every service registers and heartbeats
+ * with each of them"): a RegistryMembership per registry, each on its own, so a registry that
+ * is down or restarting delays nothing with the others.
+ */
+export class Membership {
+  readonly perRegistry: RegistryMembership[];
+
+  constructor(options: MembershipOptions & { registryUrls: string[] }) {
+    this.perRegistry = options.registryUrls.map(
+      (registryUrl) => new RegistryMembership({ ...options, registryUrl }),
+    );
+  }
+
+  /** The id given by the first registry that listed this instance (each registry has its own). */
+  get id(): string | undefined {
+    return this.perRegistry.find((membership) => membership.id !== undefined)?.id;
+  }
+
+  get ids(): (string | undefined)[] {
+    return this.perRegistry.map((membership) => membership.id);
+  }
+
+  /** 'registered' once at least one registry lists this instance. */
+  get state(): MembershipState {
+    const states = this.perRegistry.map((membership) => membership.state);
+    if (states.includes('registered')) return 'registered';
+    if (states.every((state) => state === 'stopped')) return 'stopped';
+    return 'registering';
+  }
+
+  /** Resolves true once some registry lists this instance, false after `timeoutMs`. */
+  async registered(timeoutMs = 10_000): Promise<boolean> {
+    const answers = this.perRegistry.map((membership) => membership.registered(timeoutMs));
+    return Promise.race([
+      Promise.any(answers.map((answer) => answer.then((ok) => (ok ? true : Promise.reject(new Error()))))),
+      Promise.all(answers).then((all) => all.some(Boolean)),
+    ]).catch(() => false);
+  }
+
+  async leave(): Promise<void> {
+    await Promise.allSettled(this.perRegistry.map((membership) => membership.leave()));
+  }
+
+  abandon(): void {
+    for (const membership of this.perRegistry) membership.abandon();
+  }
 }

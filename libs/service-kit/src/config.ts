@@ -65,8 +65,9 @@ export const Secret = (description: string) =>
     description: `${description} (at least 16 characters)`,
   });
 
+/** One registry URL, or several comma-separated (API.md, Registry). */
 export const RegistryUrl = Type.String({
-  pattern: '^https?://',
+  pattern: '^https?://[^,\\s]+(\\s*,\\s*https?://[^,\\s]+)*$',
   default: 'http://127.0.0.1:9000',
 });
 

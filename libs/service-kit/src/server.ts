@@ -1,5 +1,6 @@
-import Fastify, { LogController, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { DRAINING_HEADER } from '@grantline/contracts';
 import { installErrorHandlers, type ErrorMapper } from './errors';
 
 export interface ServerOptions {
@@ -36,9 +37,11 @@ export function createServer(options: ServerOptions = {}) {
       },
     },
     forceCloseConnections: 'idle',
-    return503OnClosing: true,
+    // Replaced by the draining answer below, which says so in a header.
+    return503OnClosing: false,
     ...options.fastify,
   }).withTypeProvider<TypeBoxTypeProvider>();
+  answerDrainingWhileClosing(app as unknown as FastifyInstance);
   // Every service speaks JSON only: any other body is 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain');
   installErrorHandlers(app, options.mapError);
@@ -46,3 +49,23 @@ export function createServer(options: ServerOptions = {}) {
 }
 
 export type AppInstance = ReturnType<typeof createServer>;
+
+/**
+ * While the server closes, a request that still arrives (on a kept-alive connection) gets 503
+ * with the DRAINING_HEADER before any handler runs: the caller knows nothing was done and may
+ * ask another instance, without reading our error text.
+ */
+function answerDrainingWhileClosing(app: FastifyInstance): void {
+  let draining = false;
+  app.addHook('preClose', async () => {
+    draining = true;
+  });
+  app.addHook('onRequest', (_request, reply, done) => {
+    if (!draining) return done();
+    void reply
+      .code(503)
+      .header(DRAINING_HEADER, 'true')
+      .header('connection', 'close')
+      .send({ statusCode: 503, error: 'Service Unavailable', message: 'This instance is shutting down; ask another one.' });
+  });
+}
