@@ -1,7 +1,7 @@
 import { createServer, healthRoute, registerOpenApi, type ServerOptions } from '@grantline/service-kit';
 import accountAccess from './plugins/account-access';
 import accountStore from './plugins/account-store';
-import { refusalToHttpError } from './plugins/refusal-status';
+import { refusalToHttpError } from './routes/refusal-answers';
 import { accountsRoutes } from './routes/accounts';
 import { researchersRoutes } from './routes/researchers';
 import { transactionsRoutes } from './routes/transactions';

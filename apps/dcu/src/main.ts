@@ -1,4 +1,4 @@
-import './thread-pool';
+import './enlarge-thread-pool';
 import { RegistryClient } from '@grantline/registry-client';
 import { exitOnStartupError, runRegisteredService } from '@grantline/service-kit';
 import { buildDcuApp } from './app';

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { FuzzProbe, headerSafe, percentEncode } from '@grantline/service-kit/testing';
 import type { InjectOptions } from 'fastify';
 import {
+  allTransactions,
   addStudent,
   bearer,
   buildTestDcu,
@@ -543,19 +544,14 @@ describe('the DCU under generated malformed requests', () => {
     expect(await readdir(folder.root)).toEqual(['accounts']);
     const inside = await filesUnder(folder.accountDir);
     const uuid = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
-    const allowed = new RegExp(`^(${uuid}\\.ledger\\.jsonl|${uuid}\\.json|${uuid}\\.lock)$`);
+    const allowed = new RegExp(`^(${uuid}\\.ledger\\.jsonl|${uuid}\\.json|${uuid}\\.lock|ends|ends/${uuid}\\.\\d+)$`);
     expect(inside.filter((name) => !allowed.test(name))).toEqual([]);
 
     // The real account still adds up after whatever the fuzzer managed to withdraw.
     const view = (
       await app.inject({ url: `/accounts/${account.accountId}`, headers: bearer(account.ownerKey) })
     ).json();
-    const { transactions } = (
-      await app.inject({
-        url: `/accounts/${account.accountId}/transactions`,
-        headers: bearer(account.ownerKey),
-      })
-    ).json<{ transactions: { type: string; amountCents: number }[] }>();
+    const transactions = await allTransactions(app, account.accountId, account.ownerKey);
     const withdrawn = transactions
       .filter((t) => t.type === 'withdrawal')
       .reduce((sum, t) => sum + t.amountCents, 0);

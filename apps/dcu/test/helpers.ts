@@ -79,3 +79,31 @@ export async function filesUnder(root: string): Promise<string[]> {
   const entries = await readdir(root, { recursive: true });
   return entries.map(String).sort();
 }
+
+export interface TransactionLine {
+  id: string;
+  type: 'deposit' | 'withdrawal';
+  amountCents: number;
+  researcherId: string;
+  at: string;
+  balanceAfterCents: number;
+}
+
+/** The whole history, following `next` page by page; fails on any page that is not a 200. */
+export async function allTransactions(app: DcuApp, accountId: string, key: string, limit?: number): Promise<TransactionLine[]> {
+  const transactions: TransactionLine[] = [];
+  let after: string | null | undefined;
+  for (let pages = 0; after !== null; pages++) {
+    if (pages > 100_000) throw new Error('the history never ends: a cursor loops');
+    const query = new URLSearchParams();
+    if (limit !== undefined) query.set('limit', String(limit));
+    if (after !== undefined) query.set('after', after);
+    const response = await app.inject({ url: `/accounts/${accountId}/transactions?${query}`, headers: bearer(key) });
+    if (response.statusCode !== 200) throw new Error(`transactions page: ${response.statusCode} ${response.body}`);
+    const page = response.json<{ transactions: TransactionLine[]; next: string | null }>();
+    if (limit !== undefined && page.transactions.length > limit) throw new Error(`a page of ${page.transactions.length} for limit ${limit}`);
+    transactions.push(...page.transactions);
+    after = page.next;
+  }
+  return transactions;
+}

@@ -1,4 +1,4 @@
-import { IdempotencyIndex } from '../src/domain/idempotency-index';
+import { IdempotencyIndex } from '../src/storage/files/idempotency-index';
 
 describe('the idempotency index', () => {
   it('finds the offset of every key it was given, through many growths', () => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
-import { bearer, buildTestDcu, makeAccountDir, serviceToken, type DcuApp } from './helpers';
+import { allTransactions, bearer, buildTestDcu, makeAccountDir, serviceToken, type DcuApp } from './helpers';
 
 /**
  * Model-based test of the ledger: random sequences of open / add / remove / withdraw / replay /
@@ -51,6 +51,8 @@ interface ModelAccount {
   members: ModelMember[];
   removed: ModelMember[];
   withdrawals: ModelWithdrawal[];
+  /** When the withdrawal that emptied it closed it (it hands back nothing). */
+  closedAtMs?: number;
 }
 
 interface Model {
@@ -80,6 +82,9 @@ function expectedView(account: ModelAccount, nowMs: number) {
     createdAt: new Date(account.createdAtMs).toISOString(),
     expiresAt: new Date(account.expiresAtMs).toISOString(),
     status: isExpired ? 'expired' : account.balanceCents === 0 ? 'depleted' : 'active',
+    ...(account.closedAtMs === undefined
+      ? {}
+      : { returnedCents: 0, closedAt: new Date(account.closedAtMs).toISOString() }),
     researchers: [
       {
         researcherId: account.ownerId ?? expect.any(String),
@@ -361,6 +366,7 @@ class Withdraw extends Command {
       balanceCents: number;
     }>();
     account.balanceCents -= amountCents;
+    if (account.balanceCents === 0) account.closedAtMs = real.clock.ms;
     same(step, answer, {
       withdrawalId: expect.any(String),
       amountCents,
@@ -524,7 +530,10 @@ class ReadAccount extends Command {
 }
 
 class ReadTransactions extends Command {
-  constructor(readonly account: number) {
+  constructor(
+    readonly account: number,
+    readonly pageSize: number,
+  ) {
     super();
   }
   check(model: Readonly<Model>) {
@@ -532,12 +541,8 @@ class ReadTransactions extends Command {
   }
   async run(model: Model, real: Real) {
     const account = pick(model.accounts, this.account);
-    const response = await this.app(real).inject({
-      url: `/accounts/${account.accountId}/transactions`,
-      headers: bearer(account.ownerKey),
-    });
-    same(`${this.toString()} status`, response.statusCode, 200);
-    const { transactions } = response.json<{ transactions: { researcherId: string }[] }>();
+    // Followed page by page, so the cursors are checked against the model too.
+    const transactions = await allTransactions(this.app(real), account.accountId, account.ownerKey, this.pageSize);
     account.ownerId ??= transactions[0]?.researcherId;
     same(this.toString(), transactions, [
       {
@@ -559,7 +564,7 @@ class ReadTransactions extends Command {
     ]);
   }
   describe() {
-    return `transactions(#${this.account})`;
+    return `transactions(#${this.account}, pages of ${this.pageSize})`;
   }
 }
 
@@ -650,7 +655,7 @@ const commands = fc.commands(
     fc.constant(null).map(() => new Restart()),
     fc.integer({ min: 1, max: 2_500 }).map((ms) => new PassTime(ms)),
     fc.tuple(index, index).map(([account, who]) => new ReadAccount(account, who)),
-    index.map((account) => new ReadTransactions(account)),
+    fc.tuple(index, fc.integer({ min: 1, max: 4 })).map(([account, pageSize]) => new ReadTransactions(account, pageSize)),
   ].map((arbitrary) => onSomeInstance<Command>(arbitrary)),
   { maxCommands: MAX_COMMANDS, size: 'max' },
 );
@@ -678,7 +683,7 @@ async function runAgainstModel(instances: 1 | 2): Promise<void> {
         for (let i = 0; i < model.accounts.length; i++) {
           for (let on = 0; on < instances; on++) {
             const read = new ReadAccount(i, 0);
-            const transactions = new ReadTransactions(i);
+            const transactions = new ReadTransactions(i, 3);
             read.on = on;
             transactions.on = on;
             await read.run(model, real);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { addStudent, bearer, buildTestDcu, makeAccountDir, openAccount, withdraw, type DcuApp } from './helpers';
+import { addStudent, allTransactions, bearer, buildTestDcu, makeAccountDir, openAccount, withdraw, type DcuApp } from './helpers';
 
 jest.setTimeout(30_000);
 
@@ -40,9 +40,7 @@ describe('withdrawals', () => {
     expect(view.balanceCents).toBeGreaterThanOrEqual(0);
     expect(view.initialCents - withdrawn).toBe(view.balanceCents);
 
-    const { transactions } = (
-      await app.inject({ url: `/accounts/${account.accountId}/transactions`, headers: bearer(student.key) })
-    ).json();
+    const transactions = await allTransactions(app, account.accountId, student.key);
     const ledgerWithdrawals = transactions.filter((entry: { type: string }) => entry.type === 'withdrawal');
     expect(ledgerWithdrawals.map((entry: { id: string }) => entry.id).sort()).toEqual(
       succeeded.map((answer) => answer.withdrawalId).sort(),

@@ -1,7 +1,7 @@
 import type { AccountView, TransactionsResponse } from '@grantline/contracts';
 import type { RegistryClient } from '@grantline/registry-client';
 import { callWithRetries, messageOf } from './actors/calls';
-import { findLedgerProblems } from './domain/ledger-invariants';
+import { findLedgerProblems, readWholeHistory } from './domain/ledger-invariants';
 import type { ProjectReport } from './domain/project-report';
 
 /**
@@ -19,6 +19,19 @@ export async function runFinalCheck(
       if (!report.account) return;
       const { accountId, ownerKey } = report.account;
       const headers = { authorization: `Bearer ${ownerKey}` };
+      const readPage = async (after: string | undefined) => {
+        const query = after === undefined ? '?limit=1000' : `?limit=1000&after=${encodeURIComponent(after)}`;
+        const page = await callWithRetries<TransactionsResponse>(
+          client,
+          'dcu',
+          { method: 'GET', path: `/accounts/${accountId}/transactions${query}`, headers },
+          { retries: 3, sleep },
+        );
+        if (!page.ok || page.response.statusCode !== 200) {
+          throw new Error(page.ok ? messageOf(page.response.body) : page.error);
+        }
+        return page.response.body;
+      };
       const [account, ledger] = await Promise.all([
         callWithRetries<AccountView>(
           client,
@@ -26,11 +39,9 @@ export async function runFinalCheck(
           { method: 'GET', path: `/accounts/${accountId}`, headers },
           { retries: 3, sleep },
         ),
-        callWithRetries<TransactionsResponse>(
-          client,
-          'dcu',
-          { method: 'GET', path: `/accounts/${accountId}/transactions`, headers },
-          { retries: 3, sleep },
+        readWholeHistory(readPage).then(
+          (transactions) => ({ ok: true as const, transactions }),
+          (error: unknown) => ({ ok: false as const, error: error instanceof Error ? error.message : String(error) }),
         ),
       ]);
       if (!account.ok || account.response.statusCode !== 200) {
@@ -39,10 +50,8 @@ export async function runFinalCheck(
         );
         return;
       }
-      if (!ledger.ok || ledger.response.statusCode !== 200) {
-        report.problems.push(
-          `could not read the ledger: ${ledger.ok ? messageOf(ledger.response.body) : ledger.error}`,
-        );
+      if (!ledger.ok) {
+        report.problems.push(`could not read the ledger: ${ledger.error}`);
         return;
       }
       const view = account.response.body;
@@ -52,7 +61,7 @@ export async function runFinalCheck(
           askedCents: report.plan.amountCents,
           initialCents: view.initialCents,
           balanceCents: view.balanceCents,
-          transactions: ledger.response.body.transactions,
+          transactions: ledger.transactions,
           reported: report.withdrawals,
           uncertainWithdrawals: report.uncertainWithdrawals,
         }),

@@ -47,7 +47,8 @@ export async function startFakeServices(dayMs: number, faults: FakeFaults = {}) 
     };
     const fail = (status: number, message: string) =>
       send(status, { statusCode: status, error: 'Error', message });
-    const path = request.url ?? '';
+    const requestUrl = new URL(request.url ?? '/', 'http://fake');
+    const path = requestUrl.pathname;
     const key = request.headers['idempotency-key'] as string | undefined;
     const now = new Date().toISOString();
 
@@ -128,8 +129,16 @@ export async function startFakeServices(dayMs: number, faults: FakeFaults = {}) 
         status,
       });
     }
-    if (request.method === 'GET' && match[2] === '/transactions')
-      return send(200, { transactions: account.transactions });
+    if (request.method === 'GET' && match[2] === '/transactions') {
+      // Pages of at most 3 (the contract allows fewer than asked), so the checker must follow `next`.
+      const from = Number(requestUrl.searchParams.get('after') ?? 0);
+      const size = Math.min(3, Number(requestUrl.searchParams.get('limit') ?? 100));
+      const end = from + size;
+      return send(200, {
+        transactions: account.transactions.slice(from, end),
+        next: end < account.transactions.length ? String(end) : null,
+      });
+    }
     if (request.method === 'POST' && match[2] === '/researchers') {
       if (bearer !== account.ownerKey) return fail(403, 'owner only');
       const studentKey = randomUUID();

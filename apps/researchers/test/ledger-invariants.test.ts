@@ -1,5 +1,5 @@
 import type { Transaction } from '@grantline/contracts';
-import { findLedgerProblems, type LedgerFacts } from '../src/domain/ledger-invariants';
+import { findLedgerProblems, readWholeHistory, type LedgerFacts } from '../src/domain/ledger-invariants';
 
 const at = '2026-01-01T00:00:00.000Z';
 const researcherId = '00000000-0000-4000-8000-000000000000';
@@ -102,5 +102,28 @@ describe('the ledger check', () => {
     expect(findLedgerProblems(facts({ askedCents: 2_000 })).join()).toMatch(
       /differs from the €20\.00 granted/,
     );
+  });
+});
+
+describe('readWholeHistory', () => {
+  const line = (id: string) => ({ id, type: 'withdrawal' as const, amountCents: 1, researcherId: id, at: '2026-01-01T00:00:00.000Z', balanceAfterCents: 0 });
+
+  it('follows next from the first page to the last', async () => {
+    const pages: Record<string, { transactions: ReturnType<typeof line>[]; next: string | null }> = {
+      first: { transactions: [line('a'), line('b')], next: 'c1' },
+      c1: { transactions: [line('c')], next: 'c2' },
+      c2: { transactions: [], next: null },
+    };
+    const asked: Array<string | undefined> = [];
+    const history = await readWholeHistory(async (after) => {
+      asked.push(after);
+      return pages[after ?? 'first']!;
+    });
+    expect(history.map((transaction) => transaction.id)).toEqual(['a', 'b', 'c']);
+    expect(asked).toEqual([undefined, 'c1', 'c2']);
+  });
+
+  it('reports a cursor that comes back instead of looping', async () => {
+    await expect(readWholeHistory(async () => ({ transactions: [line('a')], next: 'same' }))).rejects.toThrow(/came twice/);
   });
 });

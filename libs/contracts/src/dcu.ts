@@ -56,6 +56,9 @@ export const AccountView = Type.Object(
     createdAt: Timestamp,
     expiresAt: Timestamp,
     status: AccountStatus,
+    /** Set once the account has closed: what went back to the agency, and when. */
+    returnedCents: Type.Optional(BalanceCents),
+    closedAt: Type.Optional(Timestamp),
   },
   { additionalProperties: false },
 );
@@ -104,8 +107,30 @@ export const Transaction = Type.Object(
 );
 export type Transaction = Static<typeof Transaction>;
 
+/** Cursors are opaque to clients: pass `next` back as `after` for the following page. */
+export const TransactionsCursor = Type.String({ minLength: 1, maxLength: 64 });
+
+export const MAX_TRANSACTIONS_PAGE = 1000;
+export const DEFAULT_TRANSACTIONS_PAGE = 100;
+
+export const TransactionsQuery = Type.Object(
+  {
+    // A query string is text and services do not coerce types: the pattern is exactly 1 to 1000.
+    limit: Type.Optional(
+      Type.String({ pattern: '^(1000|[1-9][0-9]{0,2})$', description: `Page size, 1 to ${MAX_TRANSACTIONS_PAGE} (default ${DEFAULT_TRANSACTIONS_PAGE}).` }),
+    ),
+    after: Type.Optional(TransactionsCursor),
+  },
+  { additionalProperties: false },
+);
+export type TransactionsQuery = Static<typeof TransactionsQuery>;
+
 export const TransactionsResponse = Type.Object(
-  { transactions: Type.Array(Transaction) },
+  {
+    transactions: Type.Array(Transaction),
+    /** The cursor of the following page; null on the last page. */
+    next: Type.Union([TransactionsCursor, Type.Null()]),
+  },
   { additionalProperties: false },
 );
 export type TransactionsResponse = Static<typeof TransactionsResponse>;

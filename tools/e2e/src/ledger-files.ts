@@ -1,7 +1,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { crc32 } from 'node:zlib';
 
-/** A ledger line as the DCU writes it (`<accountId>.ledger.jsonl`), read without trusting the DCU's code. */
+/** A ledger record as the DCU writes it (`<accountId>.ledger.jsonl`), read without trusting the DCU's code. */
 export interface LedgerLine {
   type: string;
   accountId?: string;
@@ -15,8 +16,10 @@ export interface LedgerLine {
 
 export interface AccountFiles {
   accountId: string;
-  /** Every line of the ledger, parsed (a line that does not parse is listed in `problems`). */
+  /** Every line of the ledger, parsed and checksummed (a line that does not is listed in `problems`). */
   records: LedgerLine[];
+  /** Intact lines a fenced-out writer (one that lost its lock while paused) left: not part of the account. */
+  fencedLines: number;
   /** The snapshot `<accountId>.json`, parsed, if there is one. */
   snapshot: Record<string, unknown> | undefined;
   problems: string[];
@@ -24,6 +27,8 @@ export interface AccountFiles {
 
 export interface AccountFolder {
   accounts: Map<string, AccountFiles>;
+  /** Accounts listed in `ends/`: their closeout is not acknowledged yet. */
+  endsListed: string[];
   /** Names that are neither a ledger nor a snapshot (temp files, lock folders, ...). */
   otherNames: string[];
   /** Problems not tied to one account (a snapshot without a ledger, ...). */
@@ -32,9 +37,32 @@ export interface AccountFolder {
 
 const LEDGER_SUFFIX = '.ledger.jsonl';
 
+const SUM_SUFFIX_LENGTH = ',"sum":"'.length + 8 + 2;
+
+/**
+ * One ledger line checked on its own terms: it ends in `,"sum":"<crc32 hex>"}`, the CRC-32 of
+ * the line without that suffix matches, and it names the offset it lies at (`o`). Written here
+ * again rather than imported, so a bug in the DCU's codec cannot hide itself.
+ */
+function checkLine(line: string, offset: number): { record?: LedgerLine; fenced?: boolean; problem?: string } {
+  const sumAt = line.length - SUM_SUFFIX_LENGTH;
+  const sum = line.slice(sumAt + ',"sum":"'.length, -2);
+  if (sumAt <= 0 || !line.endsWith('"}') || !/^[0-9a-f]{8}$/.test(sum)) return { problem: 'no checksum' };
+  const body = `${line.slice(0, sumAt)}}`;
+  if (crc32(body) !== Number.parseInt(sum, 16)) return { problem: 'fails its checksum' };
+  try {
+    const value = JSON.parse(body) as LedgerLine & { o?: unknown };
+    if (value === null || typeof value !== 'object' || typeof value.type !== 'string') return { problem: 'not a ledger record' };
+    if (value.o !== offset) return { fenced: true };
+    return { record: value };
+  } catch {
+    return { problem: 'does not parse' };
+  }
+}
+
 /**
  * Reads every account in `accountDir` from the files themselves: each ledger line must be a
- * complete JSON object ending in a newline, each snapshot must parse.
+ * complete, checksummed JSON object ending in a newline, each snapshot must parse.
  */
 export async function readAccountFolder(accountDir: string): Promise<AccountFolder> {
   const names = await readdir(accountDir);
@@ -43,31 +71,27 @@ export async function readAccountFolder(accountDir: string): Promise<AccountFold
   const problems: string[] = [];
   for (const name of names.filter((n) => n.endsWith(LEDGER_SUFFIX))) {
     const accountId = name.slice(0, -LEDGER_SUFFIX.length);
-    const files: AccountFiles = { accountId, records: [], snapshot: undefined, problems: [] };
-    const text = await readFile(path.join(accountDir, name), 'utf8');
-    if (text.length > 0 && !text.endsWith('\n'))
+    const files: AccountFiles = { accountId, records: [], fencedLines: 0, snapshot: undefined, problems: [] };
+    const bytes = await readFile(path.join(accountDir, name));
+    if (bytes.length > 0 && bytes[bytes.length - 1] !== 0x0a)
       files.problems.push(`${name}: the last line is incomplete (torn write)`);
-    const lines = text.split('\n');
-    if (lines.at(-1) === '') lines.pop();
-    lines.forEach((line, index) => {
-      try {
-        const value: unknown = JSON.parse(line);
-        if (
-          value === null ||
-          typeof value !== 'object' ||
-          typeof (value as LedgerLine).type !== 'string'
-        ) {
-          files.problems.push(`${name}:${index + 1}: not a ledger record: ${line.slice(0, 200)}`);
-        } else {
-          files.records.push(value as LedgerLine);
-        }
-      } catch {
-        files.problems.push(`${name}:${index + 1}: does not parse: ${line.slice(0, 200)}`);
-      }
-    });
+    let offset = 0;
+    let lineNumber = 0;
+    for (let newline = bytes.indexOf(0x0a); newline !== -1; newline = bytes.indexOf(0x0a, offset)) {
+      lineNumber += 1;
+      const line = bytes.toString('utf8', offset, newline);
+      const checked = checkLine(line, offset);
+      if (checked.record) files.records.push(checked.record);
+      else if (checked.fenced) files.fencedLines += 1;
+      else files.problems.push(`${name}:${lineNumber}: ${checked.problem}: ${line.slice(0, 200)}`);
+      offset = newline + 1;
+    }
     accounts.set(accountId, files);
   }
-  for (const name of names.filter((n) => !n.endsWith(LEDGER_SUFFIX))) {
+  const endsListed = names.includes('ends')
+    ? (await readdir(path.join(accountDir, 'ends'))).map((entry) => entry.replace(/\.\d+$/, ''))
+    : [];
+  for (const name of names.filter((n) => !n.endsWith(LEDGER_SUFFIX) && n !== 'ends')) {
     const match = /^(.+)\.json$/.exec(name);
     const files = match ? accounts.get(match[1]!) : undefined;
     if (!match) {
@@ -85,7 +109,7 @@ export async function readAccountFolder(accountDir: string): Promise<AccountFold
       }
     }
   }
-  return { accounts, otherNames: otherNames.sort(), problems };
+  return { accounts, endsListed, otherNames: otherNames.sort(), problems };
 }
 
 /**
@@ -137,4 +161,32 @@ export function checkLedgerArithmetic(files: AccountFiles): {
     if (record.idempotencyKey) keys.add(record.idempotencyKey);
   }
   return { balanceCents: balance, withdrawnCents: withdrawn, problems };
+}
+
+/** One answer of GET /accounts/:id/transactions, as a test's HTTP helper returns it. */
+export interface HistoryAnswer {
+  statusCode: number;
+  body: { transactions: Array<{ id: string; type: string; amountCents: number }>; next: string | null };
+}
+
+/**
+ * The whole history through the API, following `next` page by page. Answers the first
+ * non-200 status instead, so a test can report it.
+ */
+export async function readHistory<A extends HistoryAnswer>(
+  fetchPage: (query: string) => Promise<A>,
+): Promise<{ statusCode: number; transactions: A['body']['transactions'] }> {
+  const transactions: A['body']['transactions'] = [];
+  const seen = new Set<string>();
+  let query = '?limit=1000';
+  for (;;) {
+    const answer = await fetchPage(query);
+    if (answer.statusCode !== 200) return { statusCode: answer.statusCode, transactions };
+    transactions.push(...answer.body.transactions);
+    const next = answer.body.next;
+    if (next === null) return { statusCode: 200, transactions };
+    if (seen.has(next)) throw new Error(`the history's cursor ${next} came twice`);
+    seen.add(next);
+    query = `?limit=1000&after=${encodeURIComponent(next)}`;
+  }
 }

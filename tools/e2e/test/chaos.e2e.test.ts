@@ -11,6 +11,7 @@ import {
   listedUrls,
   pickFrom,
   readAccountFolder,
+  readHistory,
   runLoad,
   seededRandom,
   seedFrom,
@@ -348,11 +349,13 @@ async function verify(running: GrantlineSystem, registry: RegistryClient, load: 
         path: `/accounts/${account.accountId}`,
         headers,
       }),
-      registry.call<TransactionsResponse>('dcu', {
-        method: 'GET',
-        path: `/accounts/${account.accountId}/transactions`,
-        headers,
-      }),
+      readHistory((query) =>
+        registry.call<TransactionsResponse>('dcu', {
+          method: 'GET',
+          path: `/accounts/${account.accountId}/transactions${query}`,
+          headers,
+        }),
+      ),
     ]);
     if (viewAnswer.statusCode !== 200 || transactionsAnswer.statusCode !== 200) {
       problems.push(
@@ -361,7 +364,7 @@ async function verify(running: GrantlineSystem, registry: RegistryClient, load: 
       continue;
     }
     const view = viewAnswer.body;
-    const apiWithdrawals = transactionsAnswer.body.transactions.filter(
+    const apiWithdrawals = transactionsAnswer.transactions.filter(
       (entry) => entry.type === 'withdrawal',
     );
     const apiCount = new Map<string, number>();

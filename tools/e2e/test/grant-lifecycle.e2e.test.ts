@@ -113,8 +113,16 @@ describe('a grant from proposal to withdrawal', () => {
         expect.objectContaining({ role: 'member', name: 'Sam Student' }),
       ],
     });
-    const { body } = await call(`${dcuUrl}/accounts/${accountId}/transactions`, { headers: owner });
-    expect(body['transactions']).toEqual([
+    // One transaction a page, so the test follows the cursor the way every client must.
+    const first = await call(`${dcuUrl}/accounts/${accountId}/transactions?limit=1`, { headers: owner });
+    expect(first.body['next']).toEqual(expect.any(String));
+    const second = await call(
+      `${dcuUrl}/accounts/${accountId}/transactions?limit=1&after=${encodeURIComponent(String(first.body['next']))}`,
+      { headers: owner },
+    );
+    expect(second.body['next']).toBeNull();
+    const transactions = [first.body['transactions'], second.body['transactions']].flat();
+    expect(transactions).toEqual([
       expect.objectContaining({
         type: 'deposit',
         amountCents: 42_000_000,

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { bearerToken, HttpError } from '@grantline/service-kit';
-import type { Member } from '../domain/ledger';
+import type { Member } from '../domain/account';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -9,7 +9,8 @@ declare module 'fastify' {
     researcher: Member;
   }
   interface FastifyInstance {
-    requireAccountKey(role: 'owner' | 'any'): (request: FastifyRequest) => Promise<void>;
+    /** A preHandler: the bearer key must open the account in the URL (what it may do there, the core decides). */
+    requireAccountKey: (request: FastifyRequest) => Promise<void>;
   }
 }
 
@@ -20,23 +21,18 @@ declare module 'fastify' {
 export default fp(
   async (app) => {
     app.decorateRequest('researcher', null as unknown as Member);
-    app.decorate('requireAccountKey', (role: 'owner' | 'any') => {
-      return async function checkAccountKey(request: FastifyRequest): Promise<void> {
-        const { accountId } = request.params as { accountId: string };
-        const key = bearerToken(request.headers.authorization);
-        if (key === undefined) {
-          throw new HttpError(401, 'Missing "Authorization: Bearer <key>" header with a key of this account.');
-        }
-        const access = await app.accounts.authenticate(accountId, key);
-        if (!access) {
-          if (!(await app.accounts.exists(accountId))) throw new HttpError(404, `There is no account ${accountId}.`);
-          throw new HttpError(401, 'This key does not open this account.');
-        }
-        if (role === 'owner' && access.member.role !== 'owner') {
-          throw new HttpError(403, 'Only the owner of the account may do this.');
-        }
-        request.researcher = access.member;
-      };
+    app.decorate('requireAccountKey', async function checkAccountKey(request: FastifyRequest): Promise<void> {
+      const { accountId } = request.params as { accountId: string };
+      const key = bearerToken(request.headers.authorization);
+      if (key === undefined) {
+        throw new HttpError(401, 'Missing "Authorization: Bearer <key>" header with a key of this account.');
+      }
+      const member = await app.accounts.authenticate(accountId, key);
+      if (!member) {
+        if (!(await app.accounts.exists(accountId))) throw new HttpError(404, `There is no account ${accountId}.`);
+        throw new HttpError(401, 'This key does not open this account.');
+      }
+      request.researcher = member;
     });
   },
   { name: 'account-access', dependencies: ['account-store'] },

@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin';
-import { AccountStore, type AccountStoreOptions } from '../storage/account-store';
+import { FileAccountStore, type FileAccountStoreOptions } from '../storage/files/file-store';
+import type { AccountStore } from '../storage/store';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -7,12 +8,12 @@ declare module 'fastify' {
   }
 }
 
-export type AccountStorePluginOptions = Omit<AccountStoreOptions, 'logger'>;
+export type AccountStorePluginOptions = Omit<FileAccountStoreOptions, 'logger'>;
 
-/** Loads the accounts before the first request; on close, waits for queued writes. */
+/** The account store (files in ACCOUNT_DIR); ready before the first request, drained on close. */
 export default fp<AccountStorePluginOptions>(
   async (app, options) => {
-    const store = new AccountStore({ ...options, logger: app.log });
+    const store = new FileAccountStore({ ...options, logger: app.log });
     await store.start();
     app.decorate('accounts', store);
     app.addHook('onClose', async () => store.close());

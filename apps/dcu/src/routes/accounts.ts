@@ -26,7 +26,6 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<AccountsRoutesOptions> = 
         headers: BearerHeaders,
         body: OpenAccountRequest,
         response: {
-          200: OpenAccountResponse,
           201: OpenAccountResponse,
           400: ErrorResponse,
           401: ErrorResponse,
@@ -45,14 +44,14 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<AccountsRoutesOptions> = 
   app.get(
     '/accounts/:accountId',
     {
-      preHandler: app.requireAccountKey('any'),
+      preHandler: app.requireAccountKey,
       schema: {
         tags: ['accounts'],
-        summary: 'Read an account: balance, researchers, days remaining, status',
+        summary: 'Read an account: balance, researchers, days remaining, status (and what it returned once closed)',
         security: [{ accountKey: [] }],
         headers: BearerHeaders,
         params: AccountParams,
-        response: { 200: AccountView, 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse },
+        response: { 200: AccountView, 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse, 503: ErrorResponse },
       },
     },
     async (request) => app.accounts.view(request.params.accountId),

@@ -12,7 +12,7 @@ import { Type } from '@sinclair/typebox';
 
 /** The owner adds students (one key each) and removes them (their key dies with them). */
 export const researchersRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const ownerOnly = app.requireAccountKey('owner');
+  const ownerOnly = app.requireAccountKey; // the core refuses a member with 403
   const security = [{ accountKey: [] }];
   const refusals = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse };
 
@@ -36,6 +36,7 @@ export const researchersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const added = await app.accounts.addResearcher(
         request.params.accountId,
+        request.researcher.researcherId,
         request.body.name,
         request.headers['idempotency-key'],
       );
@@ -60,7 +61,11 @@ export const researchersRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      await app.accounts.removeResearcher(request.params.accountId, request.params.researcherId.toLowerCase());
+      await app.accounts.removeResearcher(
+        request.params.accountId,
+        request.researcher.researcherId,
+        request.params.researcherId.toLowerCase(),
+      );
       return reply.status(204).send(null);
     },
   );

@@ -12,7 +12,7 @@ export const withdrawalsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/accounts/:accountId/withdrawals',
     {
-      preHandler: app.requireAccountKey('any'),
+      preHandler: app.requireAccountKey,
       schema: {
         tags: ['withdrawals'],
         summary: 'Withdraw from the account (owner or member); on disk before the answer',
@@ -37,7 +37,7 @@ export const withdrawalsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const { record, replayed } = await app.accounts.withdraw(request.params.accountId, {
+      const { withdrawal, replayed } = await app.accounts.withdraw(request.params.accountId, {
         researcherId: request.researcher.researcherId,
         amountCents: request.body.amountCents,
         note: request.body.note,
@@ -45,9 +45,9 @@ export const withdrawalsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       });
       if (replayed) reply.header('idempotent-replayed', 'true');
       return reply.status(201).send({
-        withdrawalId: record.id,
-        amountCents: record.amountCents,
-        balanceCents: record.balanceAfterCents,
+        withdrawalId: withdrawal.id,
+        amountCents: withdrawal.amountCents,
+        balanceCents: withdrawal.balanceAfterCents,
       });
     },
   );

@@ -99,3 +99,34 @@ export function findLedgerProblems(facts: LedgerFacts): string[] {
 function sum(values: number[]): number {
   return values.reduce((total, value) => total + value, 0);
 }
+
+/** One page of an account's history, as GET /accounts/:id/transactions answers it. */
+export interface HistoryPage {
+  transactions: Transaction[];
+  next: string | null;
+}
+
+/** Pages a history may have before following it is given up as a loop (1,000 per page). */
+const MAX_PAGES = 100_000;
+
+/**
+ * The whole history of an account, following `next` from the first page to the last.
+ * `fetchPage(after)` reads one page (after undefined: the first). A cursor seen twice is a
+ * problem of the DCU, reported rather than followed forever.
+ */
+export async function readWholeHistory(
+  fetchPage: (after: string | undefined) => Promise<HistoryPage>,
+): Promise<Transaction[]> {
+  const transactions: Transaction[] = [];
+  const seen = new Set<string>();
+  let after: string | undefined;
+  for (let pages = 0; pages < MAX_PAGES; pages++) {
+    const page = await fetchPage(after);
+    transactions.push(...page.transactions);
+    if (page.next === null) return transactions;
+    if (seen.has(page.next)) throw new Error(`the history's cursor ${page.next} came twice`);
+    seen.add(page.next);
+    after = page.next;
+  }
+  throw new Error(`the history did not end after ${MAX_PAGES} pages`);
+}

@@ -43,14 +43,19 @@ export interface AccountLockOptions {
 export class AccountLock {
   constructor(private readonly options: AccountLockOptions) {}
 
-  async hold<T>(ledgerPath: string, lockPath: string, work: () => Promise<T>): Promise<T> {
+  async hold<T>(
+    ledgerPath: string,
+    lockPath: string,
+    work: () => Promise<T>,
+    options: { retries?: number } = {},
+  ): Promise<T> {
     const release = await lockfile.lock(ledgerPath, {
       lockfilePath: lockPath,
       realpath: false,
       fs: immediateFs as unknown as typeof fs,
       stale: this.options.staleMs,
       update: Math.max(1000, Math.floor(this.options.staleMs / 4)),
-      retries: { retries: 1000, factor: 1.3, minTimeout: 1, maxTimeout: 40, randomize: true },
+      retries: { retries: options.retries ?? 1000, factor: 1.3, minTimeout: 1, maxTimeout: 40, randomize: true },
       onCompromised: (error) => this.options.onCompromised(error, ledgerPath),
     });
     try {

@@ -1,0 +1,57 @@
+import type { AccountStatus, AccountView, Transaction } from '@grantline/contracts';
+import { isExpired, type AccountEvent, type AccountState } from './account';
+import { depositIdFor } from './ids';
+
+/** Whole days left, counted up: any part of a day still open counts as one. */
+export function daysRemaining(state: AccountState, nowMs: number): number {
+  const leftMs = state.expiresAtMs - nowMs;
+  return leftMs <= 0 ? 0 : Math.ceil(leftMs / state.dayMs);
+}
+
+export function accountStatus(state: AccountState, nowMs: number): AccountStatus {
+  if (isExpired(state, nowMs) || state.closed?.reason === 'expired') return 'expired';
+  return state.balanceCents === 0 ? 'depleted' : 'active';
+}
+
+/** The account as GET /accounts/:id shows it (plain data, a copy). */
+export function accountView(state: AccountState, nowMs: number): AccountView {
+  return {
+    accountId: state.accountId,
+    title: state.title,
+    investigator: state.investigator,
+    researchers: [...state.researchers.values()].map((member) => ({ ...member })),
+    initialCents: state.initialCents,
+    balanceCents: state.balanceCents,
+    durationDays: state.durationDays,
+    daysRemaining: daysRemaining(state, nowMs),
+    createdAt: state.createdAt,
+    expiresAt: state.expiresAt,
+    status: accountStatus(state, nowMs),
+    ...(state.closed ? { returnedCents: state.closed.returnedCents, closedAt: state.closed.closedAt } : {}),
+  };
+}
+
+/** The line of the account's history an event makes, if it moves money. */
+export function transactionOf(accountId: string, event: AccountEvent): Transaction | undefined {
+  if (event.type === 'opened') {
+    return {
+      id: depositIdFor(accountId),
+      type: 'deposit',
+      amountCents: event.initialCents,
+      researcherId: event.ownerId,
+      at: event.createdAt,
+      balanceAfterCents: event.initialCents,
+    };
+  }
+  if (event.type === 'withdrawal') {
+    return {
+      id: event.id,
+      type: 'withdrawal',
+      amountCents: event.amountCents,
+      researcherId: event.researcherId,
+      at: event.at,
+      balanceAfterCents: event.balanceAfterCents,
+    };
+  }
+  return undefined;
+}

@@ -1,0 +1,604 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { Mutex } from 'async-mutex';
+import type { AccountView, OpenAccountRequest } from '@grantline/contracts';
+import {
+  decide,
+  decideBatch,
+  evolve,
+  isRefusal,
+  LedgerCorruptError,
+  type AccountCommand,
+  type AccountEvent,
+  type AccountState,
+  type Answer,
+  type DecisionContext,
+  type Member,
+  type WithdrawalEvent,
+} from '../../domain/account';
+import { accountIdFor, memberIdFor, ownerIdFor } from '../../domain/ids';
+import { AccountKeys, KeyDeriver } from '../../domain/keys';
+import { accountView, transactionOf } from '../../domain/views';
+import {
+  AccountDamaged,
+  AccountRefusal,
+  type AccountStore,
+  type PendingCloseout,
+  type TransactionsPage,
+  type TransactionsPageRequest,
+  type WithdrawalRequestData,
+  type WithdrawalResult,
+} from '../store';
+import { AccountLock } from './account-lock';
+import { CloseoutIndex } from './closeout-index';
+import { CommitQueue, type Queued } from './commit-queue';
+import { createFileExclusively, replaceFileAtomically } from './durable-files';
+import { IdempotencyIndex } from './idempotency-index';
+import { LedgerFile, type ScannedRecord } from './ledger-file';
+import { encodeRecord } from './record-codec';
+import { sweepLeftovers } from './sweeper';
+
+/** Commands made durable by one write; bounds the latency of the last in a batch. */
+const MAX_BATCH = 512;
+/** Longest a busy account keeps its lock between batches before letting others in. */
+const LEASE_MS = 50;
+const SNAPSHOT_DELAY_MS = 1000;
+/** How stale a read may be with respect to changes made by another instance. */
+const FRESHNESS_MS = 5;
+/** A temp file or lock directory untouched this long belongs to a dead process. */
+const LEFTOVER_AGE_MS = 60_000;
+const LEFTOVER_SWEEP_MS = 30_000;
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const LEDGER_SUFFIX = '.ledger.jsonl';
+
+export interface StoreLogger {
+  info(object: object, message: string): void;
+  warn(object: object, message: string): void;
+  error(object: object, message: string): void;
+}
+
+/** Hooks for metrics (durations in seconds); the store works without them. */
+export interface StoreObserver {
+  groupCommit(batch: { commands: number; events: number; writeSeconds: number }): void;
+}
+
+export interface FileAccountStoreOptions {
+  directory: string;
+  keySecret: string;
+  dayMs: number;
+  lockStaleMs?: number;
+  /** How stale a read may be with respect to another instance's changes. Default 5 ms. */
+  readFreshnessMs?: number;
+  /** The one clock of the money rules. */
+  now?: () => number;
+  logger: StoreLogger;
+  observer?: StoreObserver;
+}
+
+/** The write of a batch did not land where this instance held the end of the ledger to be. */
+class FencedOutError extends Error {
+  override name = 'FencedOutError';
+  readonly code = 'ELOCKED';
+}
+
+interface LoadedAccount {
+  accountId: string;
+  ledger: LedgerFile;
+  state: AccountState;
+  keys: AccountKeys;
+  idempotency: IdempotencyIndex;
+  /** Bytes of the ledger already applied to `state`. */
+  appliedBytes: number;
+  /** End of this process's own write still on its way to disk (not another instance's). */
+  writingEnd: number;
+  /** When `ledgerGrew` last looked at the file (performance.now()). */
+  sizeCheckedAt: number;
+  /** Serializes changes and catch-up within this process; the file lock does it across. */
+  mutex: Mutex;
+  commits: CommitQueue<AccountCommand, Answer>;
+  snapshotTimer: NodeJS.Timeout | undefined;
+  snapshotWrite: Promise<void>;
+}
+
+/**
+ * The DCU's accounts in a folder, behind the `AccountStore` interface. Per account an
+ * append-only ledger of checksummed events (`<id>.ledger.jsonl`, the source of truth, see
+ * record-codec.ts) and a readable snapshot (`<id>.json`); `ends/` lists accounts whose closeout
+ * is not acknowledged yet. Accounts are loaded when first asked for, so start-up does not read
+ * them. Every change is decided by the pure core under the account's mutex and cross-process
+ * lock, appended and fdatasync'ed before it is answered; changes that queue up meanwhile go to
+ * disk together.
+ */
+export class FileAccountStore implements AccountStore {
+  readonly directory: string;
+  private readonly entries = new Map<string, LoadedAccount>();
+  private readonly loading = new Map<string, Promise<LoadedAccount | undefined>>();
+  private readonly keyDeriver: KeyDeriver;
+  private readonly lock: AccountLock;
+  private readonly closeouts: CloseoutIndex;
+  private readonly now: () => number;
+  private closed = false;
+  private sweepTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: FileAccountStoreOptions) {
+    this.directory = resolve(options.directory);
+    this.keyDeriver = new KeyDeriver(options.keySecret);
+    this.now = options.now ?? Date.now;
+    this.closeouts = new CloseoutIndex(this.directory);
+    this.lock = new AccountLock({
+      staleMs: options.lockStaleMs ?? 4000,
+      onCompromised: (error, path) =>
+        options.logger.error({ err: error, path }, 'account lock lost; another instance may have taken it over'),
+    });
+  }
+
+  /** Ready at once: accounts are read when first asked for. Sweeps leftovers now and then. */
+  async start(): Promise<void> {
+    await mkdir(this.directory, { recursive: true });
+    await this.closeouts.start();
+    this.sweepTimer = setInterval(() => void this.sweep(), LEFTOVER_SWEEP_MS);
+    this.sweepTimer.unref();
+    await this.sweep(); // one readdir: names only, no account is read
+
+  }
+
+  private async sweep(): Promise<void> {
+    try {
+      const removed = await sweepLeftovers({
+        directory: this.directory,
+        lock: this.lock,
+        abandonedAfterMs: LEFTOVER_AGE_MS,
+        ledgerPath: (accountId) => this.ledgerPath(accountId),
+        lockPath: (accountId) => this.lockPath(accountId),
+      });
+      if (removed.tempFiles + removed.lockDirectories > 0) this.options.logger.info(removed, 'removed what killed processes left behind');
+    } catch (error) {
+      this.options.logger.warn({ err: error }, 'could not sweep the account folder');
+    }
+  }
+
+  async open(request: OpenAccountRequest): Promise<{ accountId: string; ownerKey: string; created: boolean }> {
+    const accountId = accountIdFor(request.proposalId);
+    const ownerId = ownerIdFor(accountId);
+    const ownerKey = this.keyDeriver.keyFor(accountId, ownerId);
+    const command: AccountCommand = { type: 'open', accountId, ownerId, terms: request, dayMs: this.options.dayMs };
+    const existing = await this.entry(accountId);
+    if (existing) {
+      answerOrThrow(decide(existing.state, command, this.context()));
+      return { accountId, ownerKey, created: false };
+    }
+    const decision = answerOrThrow(decide(undefined, command, this.context()));
+    const opened = decision.events[0];
+    if (opened?.type !== 'opened') throw new Error('opening an account decided no "opened" event');
+    // The end is listed before the account exists, so no account can be missed by the closer.
+    await this.closeouts.add(accountId, Date.parse(opened.expiresAt));
+    const created = await createFileExclusively(this.ledgerPath(accountId), encodeRecord(opened, 0));
+    const entry = await this.entry(accountId);
+    if (!entry) throw new Error(`account ${accountId} vanished right after it was opened`);
+    if (!created) {
+      answerOrThrow(decide(entry.state, command, this.context()));
+      return { accountId, ownerKey, created: false };
+    }
+    await this.writeSnapshot(entry);
+    return { accountId, ownerKey, created: true };
+  }
+
+  async authenticate(accountId: string, key: string): Promise<Member | undefined> {
+    const entry = await this.entry(accountId);
+    if (!entry) return undefined;
+    // Another instance may have added or removed this researcher a moment ago.
+    if (await this.ledgerGrew(entry)) await entry.mutex.runExclusive(() => this.catchUp(entry, false));
+    let researcherId = entry.keys.researcherFor(key);
+    if (researcherId === undefined && (await this.ledgerGrew(entry, { evenIfFresh: true }))) {
+      // A key we do not know may belong to a student added on another instance just now.
+      await entry.mutex.runExclusive(() => this.catchUp(entry, false));
+      researcherId = entry.keys.researcherFor(key);
+    }
+    const member = researcherId === undefined ? undefined : entry.state.researchers.get(researcherId);
+    return member ? { ...member } : undefined;
+  }
+
+  async exists(accountId: string): Promise<boolean> {
+    return (await this.entry(accountId)) !== undefined;
+  }
+
+  /** The account now; `authenticate`, which comes first, has caught up with other instances. */
+  async view(accountId: string): Promise<AccountView> {
+    const entry = await this.requireEntry(accountId);
+    return accountView(entry.state, this.now());
+  }
+
+  async addResearcher(
+    accountId: string,
+    actorId: string,
+    name: string,
+    idempotencyKey?: string,
+  ): Promise<{ researcherId: string; key: string; created: boolean }> {
+    const researcherId = idempotencyKey === undefined ? randomUUID() : memberIdFor(accountId.toLowerCase(), idempotencyKey);
+    const answer = await this.submit(accountId, { type: 'add-researcher', actorId, researcherId, name });
+    if (answer.type !== 'researcher-added') throw new Error(`adding a researcher answered "${answer.type}"`);
+    return { researcherId, key: this.keyDeriver.keyFor(accountId.toLowerCase(), researcherId), created: answer.created };
+  }
+
+  async removeResearcher(accountId: string, actorId: string, researcherId: string): Promise<void> {
+    await this.submit(accountId, { type: 'remove-researcher', actorId, researcherId });
+  }
+
+  async withdraw(accountId: string, request: WithdrawalRequestData): Promise<WithdrawalResult> {
+    const answer = await this.submit(accountId, {
+      type: 'withdraw',
+      actorId: request.researcherId,
+      amountCents: request.amountCents,
+      note: request.note,
+      idempotencyKey: request.idempotencyKey,
+    });
+    if (answer.type !== 'withdrawal') throw new Error(`a withdrawal answered "${answer.type}"`);
+    return { withdrawal: { ...answer.withdrawal }, replayed: answer.replayed };
+  }
+
+  /**
+   * One page of the history, read from the ledger on disk. The cursor is the byte offset of the
+   * next record, so a page costs the same however long the history.
+   */
+  async transactions(accountId: string, page: TransactionsPageRequest): Promise<TransactionsPage> {
+    const entry = await this.requireEntry(accountId);
+    // Only what was applied (so acknowledged or being acknowledged), read outside the mutex.
+    const until = await entry.mutex.runExclusive(async () => {
+      await this.catchUp(entry, false);
+      return entry.appliedBytes;
+    });
+    let position = 0;
+    if (page.after !== undefined) {
+      const offset = /^\d{1,15}$/.test(page.after) ? Number(page.after) : Number.NaN;
+      const valid = offset === until || (offset < until && (await entry.ledger.startsRecord(offset)));
+      if (!valid) throw new AccountRefusal('bad-cursor', `"${page.after}" is not a cursor of this account's history; use the "next" of a page.`);
+      position = offset;
+    }
+    const transactions: TransactionsPage['transactions'] = [];
+    while (transactions.length < page.limit && position < until) {
+      const { records, endOffset } = await entry.ledger.scan(position, until, page.limit - transactions.length);
+      for (const { event } of records) {
+        const transaction = transactionOf(entry.accountId, event);
+        if (transaction) transactions.push(transaction);
+      }
+      if (endOffset === position) break;
+      position = endOffset;
+    }
+    return { transactions, next: position < until ? String(position) : null };
+  }
+
+  async pendingCloseouts(): Promise<PendingCloseout[]> {
+    const nowMs = this.now();
+    const pending = new Map<string, PendingCloseout>();
+    for (const listed of await this.closeouts.list()) {
+      if (listed.dueAtMs > nowMs || pending.has(listed.accountId)) continue;
+      try {
+        const entry = await this.entry(listed.accountId);
+        if (!entry) {
+          await this.closeouts.remove(listed); // listed, but never created
+          continue;
+        }
+        if (!entry.state.closed) {
+          const answer = await this.submit(listed.accountId, { type: 'close' }).catch((error: unknown) => {
+            if (error instanceof AccountRefusal && error.reason === 'not-ended') return undefined;
+            throw error;
+          });
+          if (answer === undefined) {
+            // A stale hint: the account runs until its own expiry.
+            await this.closeouts.add(entry.accountId, entry.state.expiresAtMs);
+            if (listed.dueAtMs !== entry.state.expiresAtMs) await this.closeouts.remove(listed);
+            continue;
+          }
+        }
+        const closed = entry.state.closed;
+        if (!closed) continue;
+        if (entry.state.closeoutAcknowledged) {
+          await this.closeouts.remove(listed);
+          continue;
+        }
+        pending.set(entry.accountId, {
+          accountId: entry.accountId,
+          proposalId: entry.state.proposalId,
+          returnedCents: closed.returnedCents,
+        });
+      } catch (error) {
+        this.options.logger.warn({ err: error, accountId: listed.accountId }, 'could not close the account');
+      }
+    }
+    return [...pending.values()];
+  }
+
+  async acknowledgeCloseout(accountId: string): Promise<void> {
+    await this.submit(accountId, { type: 'acknowledge-closeout' });
+    for (const listed of await this.closeouts.list()) {
+      if (listed.accountId === accountId.toLowerCase()) await this.closeouts.remove(listed);
+    }
+  }
+
+  /** Waits for queued changes, writes the last snapshots and closes every file. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.sweepTimer);
+    await Promise.all([...this.loading.values()].map((loading) => loading.catch(() => undefined)));
+    for (const entry of this.entries.values()) {
+      await entry.commits.settled();
+      if (entry.snapshotTimer) {
+        clearTimeout(entry.snapshotTimer);
+        entry.snapshotTimer = undefined;
+        await this.writeSnapshot(entry).catch(() => undefined);
+      }
+      await entry.snapshotWrite;
+      await entry.ledger.close();
+    }
+  }
+
+  ledgerPath(accountId: string): string {
+    return join(this.directory, `${accountId}${LEDGER_SUFFIX}`);
+  }
+
+  snapshotPath(accountId: string): string {
+    return join(this.directory, `${accountId}.json`);
+  }
+
+  private lockPath(accountId: string): string {
+    return join(this.directory, `${accountId}.lock`);
+  }
+
+  private context(): DecisionContext {
+    return { nowMs: this.now(), newId: randomUUID, priorWithdrawal: () => undefined };
+  }
+
+  private async submit(accountId: string, command: AccountCommand): Promise<Answer> {
+    const entry = await this.requireEntry(accountId);
+    return entry.commits.submit(command);
+  }
+
+  private async requireEntry(accountId: string): Promise<LoadedAccount> {
+    const entry = await this.entry(accountId);
+    if (!entry) throw new AccountRefusal('not-found', `There is no account ${accountId}.`);
+    return entry;
+  }
+
+  /** The loaded account, loading it from disk the first time (another instance may have made it). */
+  private async entry(requestedId: string): Promise<LoadedAccount | undefined> {
+    const accountId = requestedId.toLowerCase();
+    if (!UUID_PATTERN.test(accountId)) return undefined;
+    const loaded = this.entries.get(accountId);
+    if (loaded) return loaded;
+    let loading = this.loading.get(accountId);
+    if (!loading) {
+      loading = this.load(accountId).finally(() => this.loading.delete(accountId));
+      this.loading.set(accountId, loading);
+    }
+    return loading;
+  }
+
+  private async load(accountId: string): Promise<LoadedAccount | undefined> {
+    const path = this.ledgerPath(accountId);
+    try {
+      await stat(path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    const ledger = new LedgerFile(path);
+    try {
+      const { records, endOffset } = await ledger.scan(0);
+      const first = records[0]?.event;
+      if (first?.type !== 'opened' || first.accountId !== accountId) {
+        throw new AccountDamaged(`The ledger of account ${accountId} does not start with its opening record.`);
+      }
+      const entry: LoadedAccount = {
+        accountId,
+        ledger,
+        state: evolve(undefined, first),
+        keys: new AccountKeys(),
+        idempotency: new IdempotencyIndex(),
+        appliedBytes: 0,
+        writingEnd: 0,
+        sizeCheckedAt: Number.NEGATIVE_INFINITY,
+        mutex: new Mutex(),
+        commits: new CommitQueue((queue) => this.drain(entry, queue)),
+        snapshotTimer: undefined,
+        snapshotWrite: Promise.resolve(),
+      };
+      entry.keys.add(first.ownerId, this.keyDeriver.keyFor(accountId, first.ownerId));
+      this.apply(entry, records.slice(1));
+      entry.appliedBytes = endOffset;
+      if (!entry.state.closeoutAcknowledged) {
+        // Makes sure the closer will find it, whatever happened between opening and listing.
+        await this.closeouts.add(accountId, entry.state.closed ? 0 : entry.state.expiresAtMs);
+      }
+      this.entries.set(accountId, entry);
+      return entry;
+    } catch (error) {
+      await ledger.close().catch(() => undefined);
+      if (error instanceof AccountDamaged) this.options.logger.error({ accountId, err: error }, 'account ledger damaged');
+      throw error;
+    }
+  }
+
+  /** Folds records into the account: state by the core, keys and the idempotency index beside it. */
+  private apply(entry: LoadedAccount, records: readonly ScannedRecord[]): void {
+    for (const { event, offset } of records) {
+      try {
+        entry.state = evolve(entry.state, event);
+      } catch (error) {
+        if (error instanceof LedgerCorruptError) {
+          throw new AccountDamaged(`The ledger of account ${entry.accountId} is damaged at byte ${offset}: ${error.message}.`);
+        }
+        throw error;
+      }
+      this.index(entry, event, offset);
+    }
+  }
+
+  private index(entry: LoadedAccount, event: AccountEvent, offset: number): void {
+    if (event.type === 'researcher-added') {
+      entry.keys.add(event.researcherId, this.keyDeriver.keyFor(entry.accountId, event.researcherId));
+    } else if (event.type === 'researcher-removed') {
+      entry.keys.remove(event.researcherId);
+    } else if (event.type === 'withdrawal') {
+      entry.idempotency.add(event.idempotencyKey, offset);
+    }
+  }
+
+  /**
+   * Whether another instance appended since we last looked (our own write in flight aside).
+   * Looked at most once per FRESHNESS_MS: under load the fstat was a tenth of a read's cost, and
+   * a change another instance made is seen by reads here within that time. (Every change
+   * re-reads the ledger under the lock, so no decision about money is made on stale state.)
+   */
+  private async ledgerGrew(entry: LoadedAccount, options: { evenIfFresh?: boolean } = {}): Promise<boolean> {
+    const now = performance.now();
+    if (!options.evenIfFresh && now - entry.sizeCheckedAt < (this.options.readFreshnessMs ?? FRESHNESS_MS)) return false;
+    entry.sizeCheckedAt = now;
+    return (await entry.ledger.size()) > Math.max(entry.appliedBytes, entry.writingEnd);
+  }
+
+  /**
+   * Applies what other instances appended since we last looked. Under the file lock a torn
+   * tail (a writer killed mid-write) is cut away; without it, it is only skipped.
+   */
+  private async catchUp(entry: LoadedAccount, holdingFileLock: boolean): Promise<void> {
+    try {
+      const { records, endOffset, tornBytes } = await entry.ledger.scan(entry.appliedBytes);
+      this.apply(entry, records);
+      entry.appliedBytes = endOffset;
+      if (tornBytes > 0 && holdingFileLock) {
+        this.options.logger.warn({ accountId: entry.accountId, tornBytes }, 'cutting a torn write from the ledger');
+        await entry.ledger.truncateDurably(endOffset);
+      }
+    } catch (error) {
+      if (error instanceof AccountDamaged) this.evict(entry);
+      throw error;
+    }
+  }
+
+  /**
+   * Drains the account's queue in group commits. The mutex and the file lock are held across
+   * consecutive batches for at most LEASE_MS, so a busy account pays for the lock once rather
+   * than per write, and other changes and instances still get their turn.
+   */
+  private async drain(entry: LoadedAccount, queue: CommitQueue<AccountCommand, Answer>): Promise<void> {
+    if (this.entries.get(entry.accountId) !== entry) return this.handOver(entry, queue);
+    await entry.mutex.runExclusive(async () => {
+      let batch: Queued<AccountCommand, Answer>[] = [];
+      try {
+        await this.lock.hold(entry.ledger.path, this.lockPath(entry.accountId), async () => {
+          await this.catchUp(entry, true);
+          const leaseEndsAt = performance.now() + LEASE_MS;
+          do {
+            batch = queue.take(MAX_BATCH);
+            await this.commitBatch(entry, batch);
+            batch = [];
+          } while (performance.now() < leaseEndsAt && (await queue.moreQueued()));
+        });
+      } catch (error) {
+        // Nothing of this batch was acknowledged; reload the account before trusting memory again.
+        for (const queued of batch) queued.reject(error);
+        this.evict(entry);
+      }
+    });
+    if (this.entries.get(entry.accountId) !== entry) return this.handOver(entry, queue);
+  }
+
+  /** Commands queued on an evicted account go to the reloaded one. */
+  private handOver(entry: LoadedAccount, queue: CommitQueue<AccountCommand, Answer>): void {
+    for (const queued of queue.take(Number.MAX_SAFE_INTEGER)) {
+      this.submit(entry.accountId, queued.command).then(queued.resolve, queued.reject);
+    }
+  }
+
+  /**
+   * One group commit: the batch decided by the core as a fold, then every event written with
+   * one write and one fdatasync. The caller holds the mutex and the file lock, and has caught up.
+   */
+  private async commitBatch(entry: LoadedAccount, batch: Queued<AccountCommand, Answer>[]): Promise<void> {
+    const priors = new Map<string, WithdrawalEvent>();
+    for (const { command } of batch) {
+      if (command.type !== 'withdraw' || priors.has(command.idempotencyKey)) continue;
+      const prior = await this.findByKey(entry, command.idempotencyKey);
+      if (prior) priors.set(command.idempotencyKey, prior);
+    }
+    const outcome = decideBatch(
+      entry.state,
+      batch.map(({ command }) => command),
+      { nowMs: this.now(), newId: randomUUID, priorWithdrawal: (key) => priors.get(key) },
+    );
+    if (outcome.events.length > 0) {
+      if (outcome.events.some((event) => event.type === 'closed')) await this.closeouts.add(entry.accountId, 0);
+      const encoded = LedgerFile.encode(entry.appliedBytes, outcome.events);
+      entry.writingEnd = encoded.endOffset; // growth beyond this is another instance's
+      const started = performance.now();
+      const landed = await entry.ledger.appendDurably(encoded);
+      this.options.observer?.groupCommit({
+        commands: batch.length,
+        events: outcome.events.length,
+        writeSeconds: (performance.now() - started) / 1000,
+      });
+      if (!landed) throw new FencedOutError('Another DCU instance took this account over meanwhile; nothing was changed. Retry with the same Idempotency-Key.');
+      this.apply(entry, encoded.records);
+      entry.appliedBytes = encoded.endOffset;
+      this.scheduleSnapshot(entry);
+    }
+    batch.forEach((queued, index) => {
+      const decision = outcome.decisions[index]!;
+      if (isRefusal(decision)) queued.reject(new AccountRefusal(decision.refused, decision.message));
+      else queued.resolve(decision.answer);
+    });
+  }
+
+  private async findByKey(entry: LoadedAccount, idempotencyKey: string): Promise<WithdrawalEvent | undefined> {
+    for (const offset of entry.idempotency.candidates(idempotencyKey)) {
+      const event = await entry.ledger.recordAt(offset);
+      if (event?.type === 'withdrawal' && event.idempotencyKey === idempotencyKey) return event;
+    }
+    return undefined;
+  }
+
+  private evict(entry: LoadedAccount): void {
+    if (this.entries.get(entry.accountId) === entry) this.entries.delete(entry.accountId);
+    clearTimeout(entry.snapshotTimer);
+    void entry.ledger.close().catch(() => undefined);
+  }
+
+  private scheduleSnapshot(entry: LoadedAccount): void {
+    if (entry.snapshotTimer || this.closed) return;
+    entry.snapshotTimer = setTimeout(() => {
+      entry.snapshotTimer = undefined;
+      this.writeSnapshot(entry).catch((error: unknown) =>
+        this.options.logger.warn({ err: error, accountId: entry.accountId }, 'could not write the account snapshot'),
+      );
+    }, SNAPSHOT_DELAY_MS);
+    entry.snapshotTimer.unref();
+  }
+
+  /**
+   * The account as a person reads it. Derived from the ledger (which it names), so it may lag
+   * the ledger by a second; it is never needed to recover. Taken in one synchronous step, so it
+   * is consistent without the account's mutex; written after any earlier snapshot of the account.
+   */
+  private writeSnapshot(entry: LoadedAccount): Promise<void> {
+    const snapshot = {
+      ...accountView(entry.state, this.now()),
+      proposalId: entry.state.proposalId,
+      withdrawals: entry.state.withdrawalCount,
+      ledger: `${entry.accountId}${LEDGER_SUFFIX}`,
+      ledgerBytes: entry.appliedBytes,
+      writtenAt: new Date(this.now()).toISOString(),
+    };
+    const contents = `${JSON.stringify(snapshot, null, 2)}\n`;
+    const write = entry.snapshotWrite
+      .catch(() => undefined)
+      .then(() => replaceFileAtomically(this.snapshotPath(entry.accountId), contents));
+    entry.snapshotWrite = write.catch(() => undefined);
+    return write;
+  }
+}
+
+function answerOrThrow(decision: ReturnType<typeof decide>) {
+  if (isRefusal(decision)) throw new AccountRefusal(decision.refused, decision.message);
+  return decision;
+}

@@ -1,0 +1,51 @@
+import { crc32 } from 'node:zlib';
+import type { AccountEvent } from '../../domain/account';
+
+/**
+ * One ledger line: the event as JSON, its expected byte offset in the ledger (`o`), and a
+ * CRC-32 of those bytes (`sum`), so every line stays a JSON object a person or `jq` can read:
+ *
+ *   {"o":1234,"type":"withdrawal",...,"sum":"89abcdef"}\n
+ *
+ * The checksum covers the line's own bytes without the `,"sum":"…"` suffix; a line that fails
+ * it is never used. The offset fences out a writer that lost its lock while paused (SIGSTOP)
+ * and wrote after another instance took over: its records land (the ledger is opened for
+ * appending only, so nothing is ever overwritten) at an offset other than the one they name,
+ * and every reader skips them.
+ */
+export interface StoredRecord {
+  event: AccountEvent;
+  /** The offset the writer expected the record to start at. */
+  offset: number;
+}
+
+const SUM_PREFIX = ',"sum":"';
+/** `,"sum":"` + 8 hex digits + `"}` */
+const SUM_SUFFIX_LENGTH = SUM_PREFIX.length + 8 + 2;
+const EVENT_TYPES = new Set(['opened', 'researcher-added', 'researcher-removed', 'withdrawal', 'closed', 'closeout-acknowledged']);
+
+export function encodeRecord(event: AccountEvent, offset: number): string {
+  const body = JSON.stringify({ o: offset, ...event });
+  const sum = crc32(body).toString(16).padStart(8, '0');
+  return `${body.slice(0, -1)}${SUM_PREFIX}${sum}"}\n`;
+}
+
+/** The record in one line (without its newline), or undefined when the line fails its checksum or shape. */
+export function decodeRecord(line: string): StoredRecord | undefined {
+  if (line.length <= SUM_SUFFIX_LENGTH || !line.endsWith('"}')) return undefined;
+  const sumAt = line.length - SUM_SUFFIX_LENGTH;
+  if (line.slice(sumAt, sumAt + SUM_PREFIX.length) !== SUM_PREFIX) return undefined;
+  const sumHex = line.slice(sumAt + SUM_PREFIX.length, line.length - 2);
+  if (!/^[0-9a-f]{8}$/.test(sumHex)) return undefined;
+  const body = `${line.slice(0, sumAt)}}`;
+  if (crc32(body) !== Number.parseInt(sumHex, 16)) return undefined;
+  try {
+    const { o, ...event } = JSON.parse(body) as { o: unknown; type: unknown };
+    if (typeof o !== 'number' || !Number.isSafeInteger(o) || typeof event.type !== 'string' || !EVENT_TYPES.has(event.type)) {
+      return undefined;
+    }
+    return { event: event as AccountEvent, offset: o };
+  } catch {
+    return undefined;
+  }
+}
