@@ -1,11 +1,13 @@
 import { createServer, healthRoute, registerOpenApi, type ServerOptions } from '@grantline/service-kit';
 import accountAccess from './plugins/account-access';
 import accountStore from './plugins/account-store';
+import closeouts, { type SendCloseout } from './plugins/closeouts';
 import { refusalToHttpError } from './routes/refusal-answers';
 import { accountsRoutes } from './routes/accounts';
 import { researchersRoutes } from './routes/researchers';
 import { transactionsRoutes } from './routes/transactions';
 import { withdrawalsRoutes } from './routes/withdrawals';
+import type { StoreObserver } from './storage/files/file-store';
 
 export interface DcuAppOptions extends ServerOptions {
   serviceToken: string;
@@ -15,6 +17,10 @@ export interface DcuAppOptions extends ServerOptions {
   lockStaleMs?: number;
   readFreshnessMs?: number;
   now?: () => number;
+  /** Hands unspent money back to the agency; without it, ended accounts still close but nothing is sent. */
+  sendCloseout?: SendCloseout;
+  closeoutIntervalMs?: number;
+  observer?: StoreObserver;
 }
 
 /** Builds the DCU without listening, so tests can `inject`. Loads the accounts on disk. */
@@ -35,7 +41,14 @@ export async function buildDcuApp(options: DcuAppOptions) {
     ...(options.lockStaleMs === undefined ? {} : { lockStaleMs: options.lockStaleMs }),
     ...(options.readFreshnessMs === undefined ? {} : { readFreshnessMs: options.readFreshnessMs }),
     ...(options.now === undefined ? {} : { now: options.now }),
+    ...(options.observer === undefined ? {} : { observer: options.observer }),
   });
+  if (options.sendCloseout) {
+    await app.register(closeouts, {
+      send: options.sendCloseout,
+      ...(options.closeoutIntervalMs === undefined ? {} : { intervalMs: options.closeoutIntervalMs }),
+    });
+  }
   await app.register(accountAccess);
   await app.register(healthRoute);
   await app.register(accountsRoutes, { serviceToken: options.serviceToken });

@@ -1,11 +1,14 @@
 import './enlarge-thread-pool';
 import { RegistryClient } from '@grantline/registry-client';
 import { exitOnStartupError, runRegisteredService } from '@grantline/service-kit';
+import { closeoutsToAgency } from './agency-closeouts';
 import { buildDcuApp } from './app';
 import { readDcuConfig } from './config';
 
 async function main() {
   const config = readDcuConfig();
+  // The registry client needs the app's logger, the app the sender: the sender asks for the client when it sends.
+  let registry: RegistryClient | undefined;
   const app = await buildDcuApp({
     serviceToken: config.SERVICE_TOKEN,
     accountKeySecret: config.ACCOUNT_KEY_SECRET,
@@ -13,8 +16,12 @@ async function main() {
     dayMs: config.DAY_MS,
     lockStaleMs: config.LOCK_STALE_MS,
     logLevel: config.LOG_LEVEL,
+    sendCloseout: closeoutsToAgency(() => {
+      if (!registry) throw new Error('the registry client is not ready yet');
+      return registry;
+    }, config.SERVICE_TOKEN),
   });
-  const registry = new RegistryClient({
+  registry = new RegistryClient({
     registryUrl: config.REGISTRY_URL,
     registryToken: config.REGISTRY_TOKEN,
     logger: app.log,
