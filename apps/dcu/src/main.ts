@@ -8,7 +8,7 @@ import { readDcuConfig } from './config';
 async function main() {
   const config = readDcuConfig();
   // The registry client needs the app's logger, the app the sender: the sender asks for the client when it sends.
-  let registry: RegistryClient | undefined;
+  const late: { registry?: RegistryClient } = {};
   const app = await buildDcuApp({
     serviceToken: config.SERVICE_TOKEN,
     accountKeySecret: config.ACCOUNT_KEY_SECRET,
@@ -17,15 +17,16 @@ async function main() {
     lockStaleMs: config.LOCK_STALE_MS,
     logLevel: config.LOG_LEVEL,
     sendCloseout: closeoutsToAgency(() => {
-      if (!registry) throw new Error('the registry client is not ready yet');
-      return registry;
+      if (!late.registry) throw new Error('the registry client is not ready yet');
+      return late.registry;
     }, config.SERVICE_TOKEN),
   });
-  registry = new RegistryClient({
+  const registry = new RegistryClient({
     registryUrl: config.REGISTRY_URL,
     registryToken: config.REGISTRY_TOKEN,
     logger: app.log,
   });
+  late.registry = registry;
   await runRegisteredService({
     name: 'dcu',
     type: 'dcu',

@@ -32,7 +32,9 @@ describe('durability', () => {
   });
 
   it('serves every account, key and idempotency record after a restart on the same folder', async () => {
-    const first = await start();
+    // One fixed clock: the views before and after the restart are compared field by field.
+    const now = () => Date.parse('2026-06-01T12:00:00Z');
+    const first = await start({ now });
     const account = await openAccount(first);
     const student = await addStudent(first, account);
     const removed = await addStudent(first, account, 'Removed Student');
@@ -54,7 +56,7 @@ describe('durability', () => {
     const transactionsBefore = await allTransactions(first, account.accountId, account.ownerKey, 1);
     await first.close();
 
-    const second = await start();
+    const second = await start({ now });
     expect(
       (
         await second.inject({ url: `/accounts/${account.accountId}`, headers: bearer(student.key) })
