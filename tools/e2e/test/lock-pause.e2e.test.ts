@@ -1,0 +1,132 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { AccountView, OpenAccountResponse, WithdrawalResponse } from '@grantline/contracts';
+import { buildApps, checkLedgerArithmetic, GrantlineSystem, readAccountFolder, ServiceProcess, sleep } from '../src';
+
+/**
+ * A DCU paused with SIGSTOP while it holds an account (most likely in the middle of a group
+ * commit: it commits all the time), for longer than the lock's staleness, then resumed. The
+ * other DCU takes the account over meanwhile and keeps writing. When the paused one wakes up it
+ * still believes it holds the lock and carries on with the commit it was in: the ledger's
+ * fencing (append-only file, every record naming the offset it must lie at, read back after
+ * fdatasync) makes that write void instead of overwriting or double-spending. Nothing
+ * acknowledged is lost, nothing is applied twice, and both DCUs agree on the balance.
+ */
+const LOCK_STALE_MS = 2_000;
+const WRITERS = 30;
+
+let system: GrantlineSystem | undefined;
+
+beforeAll(() => buildApps('registry', 'dcu'), 120_000);
+
+afterAll(async () => {
+  await ServiceProcess.killAll();
+  await system?.destroy();
+}, 30_000);
+
+async function call(url: string, pathname: string, headers: Record<string, string>, body?: unknown) {
+  const response = await fetch(new URL(pathname, url), {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    signal: AbortSignal.timeout(60_000),
+  });
+  return { statusCode: response.status, body: (await response.json()) as unknown };
+}
+
+describe('a DCU paused (SIGSTOP) past its lock staleness while it commits, then resumed', () => {
+  it('loses, overwrites and doubles nothing', async () => {
+    system = new GrantlineSystem({ agencies: 0, dcus: 2, heartbeatIntervalMs: 1000, lockStaleMs: LOCK_STALE_MS });
+    await system.start();
+    const running = system;
+    const [victim, survivor] = running.dcus as [ServiceProcess, ServiceProcess];
+    const opened = await call(victim.url!, '/accounts', { authorization: `Bearer ${running.secrets.SERVICE_TOKEN}` }, {
+      proposalId: randomUUID(),
+      title: 'Hot account',
+      investigator: 'Ada Lovelace',
+      amountCents: 50_000_000,
+      durationDays: 3650,
+    });
+    expect(opened.statusCode).toBe(201);
+    const { accountId, ownerKey } = opened.body as OpenAccountResponse;
+    const owner = { authorization: `Bearer ${ownerKey}` };
+    const lockPath = path.join(running.accountDir, `${accountId}.lock`);
+
+    const acknowledged = new Map<string, string>(); // Idempotency-Key -> withdrawalId
+    const notAcknowledged = new Set<string>();
+    const withdrawAt = async (url: string, key: string) => {
+      const answer = await call(url, `/accounts/${accountId}/withdrawals`, { ...owner, 'idempotency-key': key }, { amountCents: 1 });
+      if (answer.statusCode === 201) {
+        acknowledged.set(key, (answer.body as WithdrawalResponse).withdrawalId);
+        notAcknowledged.delete(key);
+      } else {
+        notAcknowledged.add(key);
+      }
+      return answer.statusCode;
+    };
+
+    // Withdrawals on the one account, all at the victim, so it commits nearly all the time.
+    let stopWriters = false;
+    const writer = async () => {
+      while (!stopWriters) await withdrawAt(victim.url!, randomUUID()).catch(() => undefined);
+    };
+    const writers = Array.from({ length: WRITERS }, () => writer());
+    await sleep(1_000);
+
+    // Pause it the moment it holds the account (the lock folder is there), in the same tick.
+    let pausedAt = 0;
+    for (let tries = 0; pausedAt === 0 && tries < 100_000; tries++) {
+      if (existsSync(lockPath)) {
+        process.kill(victim.pid!, 'SIGSTOP');
+        pausedAt = Date.now();
+      } else {
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+    expect(pausedAt).toBeGreaterThan(0);
+    stopWriters = true; // the writers' requests in flight wait for the victim to wake up
+    const acknowledgedBeforePause = acknowledged.size;
+
+    // The survivor takes the account over once the lock is stale, and writes on.
+    let survivorCommits = 0;
+    while (survivorCommits < 50 && Date.now() - pausedAt < 60_000) {
+      if ((await withdrawAt(survivor.url!, randomUUID())) === 201) survivorCommits += 1;
+    }
+    expect(survivorCommits).toBe(50);
+    const pausedMs = Date.now() - pausedAt;
+    expect(pausedMs).toBeGreaterThan(LOCK_STALE_MS);
+
+    process.kill(victim.pid!, 'SIGCONT');
+    await Promise.all(writers);
+    // The victim serves the account again (after catching up), and every retry applies at most once.
+    for (const key of [...notAcknowledged]) {
+      for (let attempt = 0; attempt < 20 && !acknowledged.has(key); attempt++) await withdrawAt(victim.url!, key);
+      expect(acknowledged.has(key)).toBe(true);
+    }
+    for (let i = 0; i < 10; i++) expect(await withdrawAt(victim.url!, randomUUID())).toBe(201);
+
+    const folder = await readAccountFolder(running.accountDir);
+    const files = folder.accounts.get(accountId)!;
+    const withdrawals = files.records.filter((record) => record.type === 'withdrawal');
+    console.log(
+      JSON.stringify({
+        acknowledgedBeforePause,
+        pausedMs,
+        survivorCommits,
+        acknowledged: acknowledged.size,
+        voidRecordsOfThePausedWriter: files.fencedLines,
+      }),
+    );
+    expect(files.problems).toEqual([]);
+    expect(checkLedgerArithmetic(files).problems).toEqual([]);
+    // Every acknowledged withdrawal exactly once, with the id that was answered; nothing else.
+    expect(withdrawals.map((record) => record.idempotencyKey).sort()).toEqual([...acknowledged.keys()].sort());
+    const idsByKey = new Map(withdrawals.map((record) => [record.idempotencyKey, record.id]));
+    for (const [key, id] of acknowledged) expect(idsByKey.get(key)).toBe(id);
+    for (const dcu of [victim, survivor]) {
+      const view = (await call(dcu.url!, `/accounts/${accountId}`, owner)).body as AccountView;
+      expect(view.balanceCents).toBe(50_000_000 - acknowledged.size);
+    }
+  });
+});
