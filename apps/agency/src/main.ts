@@ -1,5 +1,5 @@
 import { RegistryClient, type Logger } from '@grantline/registry-client';
-import { exitOnStartupError, runRegisteredService } from '@grantline/service-kit';
+import { exitOnStartupError, peerLimits, runRegisteredService } from '@grantline/service-kit';
 import { buildAgencyApp } from './app';
 import { readAgencyConfig } from './config';
 
@@ -14,6 +14,7 @@ async function main() {
   const registry = new RegistryClient({
     registryUrl: config.REGISTRY_URL,
     registryToken: config.REGISTRY_TOKEN,
+    ...peerLimits(config),
     logger,
   });
   const app = await buildAgencyApp({

@@ -6,7 +6,7 @@ import {
   type ServiceInstance,
 } from '@grantline/contracts';
 import { RegistryClient } from '@grantline/registry-client';
-import { bearerToken, createServer, errorBody, listeningUrl, secretsEqual } from '@grantline/service-kit';
+import { accountIdFor, bearerToken, createServer, errorBody, listeningUrl, secretsEqual } from '@grantline/service-kit';
 
 /**
  * Real HTTP stand-ins for the registry and the DCU, so the agency's tests drive a real
@@ -88,7 +88,7 @@ export async function startFakeDcu(behaviour: DcuBehaviour = 'normal') {
       if (known && known.terms !== terms) {
         return reply.status(409).send(errorBody(409, 'This proposalId was opened with other terms.'));
       }
-      const account = known ?? { terms, accountId: randomUUID(), ownerKey: `owner-${randomUUID()}` };
+      const account = known ?? { terms, accountId: accountIdFor(proposalId), ownerKey: `owner-${randomUUID()}` };
       byProposalId.set(proposalId, account);
       return reply.status(201).send({ accountId: account.accountId, ownerKey: account.ownerKey });
     },

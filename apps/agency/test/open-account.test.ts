@@ -1,4 +1,6 @@
-import { NoInstanceError, UncertainOutcomeError, type CallRequest } from '@grantline/registry-client';
+import { randomUUID } from 'node:crypto';
+import { NoInstanceError, PeerAnswerError, UncertainOutcomeError, type CallRequest } from '@grantline/registry-client';
+import { accountIdFor } from '@grantline/service-kit';
 import { buildAgencyApp } from '../src/app';
 import { openDcuAccount, type ServiceCaller } from '../src/dcu/open-account';
 
@@ -25,7 +27,7 @@ describe('openDcuAccount', () => {
     const caller: ServiceCaller = {
       call: async <T>(type: string, request: CallRequest) => {
         requests.push([type, request]);
-        const body = { accountId: '0c1b5a43-7d34-5c8e-9f11-0a2b3c4d5e6f', ownerKey: 'k' } as T;
+        const body = { accountId: accountIdFor(account.proposalId), ownerKey: 'k' } as T;
         // A repeat may be answered 200 as well as 201.
         return { statusCode: 200, headers: {}, body, instanceUrl: 'http://127.0.0.1:1', attempts: 1 };
       },
@@ -33,7 +35,7 @@ describe('openDcuAccount', () => {
     const outcome = await openDcuAccount(account, { caller, serviceToken: 'service-token-0123456789' });
     expect(outcome).toEqual({
       kind: 'opened',
-      accountId: '0c1b5a43-7d34-5c8e-9f11-0a2b3c4d5e6f',
+      accountId: accountIdFor(account.proposalId),
       ownerKey: 'k',
       dcuUrl: 'http://127.0.0.1:1',
     });
@@ -46,9 +48,51 @@ describe('openDcuAccount', () => {
           headers: { authorization: 'Bearer service-token-0123456789' },
           body: account,
           idempotencyKey: account.proposalId,
+          check: expect.any(Function),
         }),
       ],
     ]);
+  });
+
+  it.each([
+    ['names another account', { accountId: '0c1b5a43-7d34-5c8e-9f11-0a2b3c4d5e6f', ownerKey: 'k' }, /other than the one derived/],
+    ['adds a dcuUrl of its own', { accountId: accountIdFor(account.proposalId), ownerKey: 'k', dcuUrl: 'http://evil' }, /not an account/],
+    ['sends no owner key', { accountId: accountIdFor(account.proposalId) }, /not an account/],
+    ['sends text', 'not json at all', /not an account/],
+  ])('never believes a DCU that %s', async (_what, body, problem) => {
+    const caller: ServiceCaller = {
+      call: async <T>() => ({ statusCode: 201, headers: {}, body: body as T, instanceUrl: 'http://127.0.0.1:1', attempts: 1 }),
+    };
+    const outcome = await openDcuAccount(account, { caller, serviceToken: 's' });
+    expect(outcome).toMatchObject({ kind: 'failed', problem: 'bad-answer', detail: { problem: expect.stringMatching(problem) } });
+    expect(JSON.stringify(outcome)).not.toContain('evil');
+  });
+
+  it('checks answers in the registry client, so that a lying instance fails like a dead one', async () => {
+    let check: CallRequest['check'];
+    const caller: ServiceCaller = {
+      call: async <T>(_type: string, request: CallRequest) => {
+        check = request.check;
+        return { statusCode: 201, headers: {}, body: { accountId: accountIdFor(account.proposalId), ownerKey: 'k' } as T, instanceUrl: 'http://127.0.0.1:1', attempts: 1 };
+      },
+    };
+    await openDcuAccount(account, { caller, serviceToken: 's' });
+    const answer = (statusCode: number, body: unknown) => check!({ statusCode, headers: {}, body });
+    expect(answer(201, { accountId: accountIdFor(account.proposalId), ownerKey: 'k' })).toBeUndefined();
+    expect(answer(200, { accountId: accountIdFor(account.proposalId).toUpperCase(), ownerKey: 'k' })).toBeUndefined();
+    expect(answer(201, { accountId: randomUUID(), ownerKey: 'k' })).toMatch(/other than the one derived/);
+    expect(answer(409, { statusCode: 409, error: 'Conflict', message: 'other terms' })).toBeUndefined();
+    expect(answer(500, '<html>oops</html>')).toMatch(/not an error answer/);
+    expect(answer(302, undefined)).toMatch(/unexpected status 302/);
+  });
+
+  it('says which DCU broke the rules when every instance tried did', async () => {
+    const lastError = new PeerAnswerError('GRANTLINE_ANSWER_TOO_LARGE', 'http://127.0.0.1:1', 'too much');
+    const flooded = await openDcuAccount(account, { caller: failingWith(new NoInstanceError('dcu', lastError)), serviceToken: 's' });
+    expect(flooded).toEqual({ kind: 'failed', problem: 'bad-answer', detail: { instanceUrl: 'http://127.0.0.1:1', reason: 'too much' } });
+    const late = new PeerAnswerError('GRANTLINE_PEER_DEADLINE', 'http://127.0.0.1:1', 'too slow');
+    const dripped = await openDcuAccount(account, { caller: failingWith(new NoInstanceError('dcu', late)), serviceToken: 's' });
+    expect(dripped).toMatchObject({ kind: 'failed', problem: 'uncertain' });
   });
 
   it('reports no reachable DCU as unavailable', async () => {

@@ -244,7 +244,14 @@ describe('POST /proposals: when the DCU cannot help', () => {
     expect(response.json()).toMatchObject({ statusCode: 502, error: 'Bad Gateway', message });
     expect(response.body).not.toContain('disk on fire');
     expect(response.body).not.toContain('hello');
-    expect(standIn.received).toHaveLength(1);
+    // An answer against the contract fails the instance like a broken connection: the
+    // registry client asks again (at most its 4 attempts); a refusal or a 500 is final.
+    if (behaviour === 'garbage' || behaviour === 'almost') {
+      expect(standIn.received.length).toBeGreaterThanOrEqual(1);
+      expect(standIn.received.length).toBeLessThanOrEqual(4);
+    } else {
+      expect(standIn.received).toHaveLength(1);
+    }
   });
 
   it('logs what the DCU did wrong, but never an owner key from its answer', async () => {
@@ -258,9 +265,8 @@ describe('POST /proposals: when the DCU cannot help', () => {
     expect(failure).toMatchObject({
       level: 50,
       problem: 'bad-answer',
-      statusCode: 201,
       instanceUrl: standIn.url,
-      problems: [expect.stringContaining('/accountId')],
+      reason: expect.stringMatching(/answered 201 against the contract: not an account \(\/accountId/),
     });
     expect(logLines.join('')).not.toContain('owner-key-that-must-not-be-logged');
     expect(response.body).not.toContain('owner-key-that-must-not-be-logged');

@@ -1,6 +1,6 @@
 import './enlarge-thread-pool';
 import { RegistryClient } from '@grantline/registry-client';
-import { exitOnStartupError, runRegisteredService } from '@grantline/service-kit';
+import { exitOnStartupError, peerLimits, runRegisteredService } from '@grantline/service-kit';
 import { closeoutsToAgency } from './agency-closeouts';
 import { buildDcuApp } from './app';
 import { readDcuConfig } from './config';
@@ -24,6 +24,7 @@ async function main() {
   const registry = new RegistryClient({
     registryUrl: config.REGISTRY_URL,
     registryToken: config.REGISTRY_TOKEN,
+    ...peerLimits(config),
     logger: app.log,
   });
   late.registry = registry;

@@ -4,3 +4,4 @@ export * from './agency';
 export * from './dcu';
 export * from './money';
 export * from './trust';
+export * from './check';

@@ -29,6 +29,13 @@ export interface RegistryClientOptions {
   quarantineMs?: number;
   /** Connections kept per instance. Default 64. */
   connectionsPerInstance?: number;
+  /**
+   * The total deadline of one exchange with a peer (connect, headers and body), unless a
+   * request says otherwise. Default 10000 (PEER_TIMEOUT_MS in the services).
+   */
+  timeoutMs?: number;
+  /** The largest answer read from a peer. Default 1 MiB (PEER_MAX_ANSWER_BYTES in the services). */
+  maxAnswerBytes?: number;
   logger?: Logger;
   random?: () => number;
   /** The clock and timers (tests move time by hand). */
@@ -99,7 +106,10 @@ export class RegistryClient {
     this.logger = options.logger ?? silentLogger;
     this.random = options.random ?? Math.random;
     this.timers = options.timers ?? systemTimers;
-    this.pools = new PoolSet(options.connectionsPerInstance ?? 64);
+    this.pools = new PoolSet(options.connectionsPerInstance ?? 64, {
+      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+      ...(options.maxAnswerBytes === undefined ? {} : { maxAnswerBytes: options.maxAnswerBytes }),
+    });
     this.discovery = new Discovery({
       registryUrls: this.registryUrls,
       pools: this.pools,
@@ -144,10 +154,12 @@ export class RegistryClient {
 
   /**
    * Sends a request to a live instance of `type`. When the connection fails (refused, reset,
-   * timeout) the instance is avoided locally and, if the request is safe to repeat (GET/HEAD,
-   * or it carries an Idempotency-Key) or provably never arrived (the connection was refused),
-   * another instance is tried. Any HTTP answer, 4xx or 5xx, is returned as it is, except a 503
-   * from an instance that says it is draining (its handler never ran), which is tried elsewhere.
+   * timeout), or its answer breaks the rules (past its deadline, over its size cap, or failing
+   * the request's `check`), the instance is avoided locally and, if the request is safe to
+   * repeat (GET/HEAD, or it carries an Idempotency-Key) or provably never arrived (the
+   * connection was refused), another instance is tried. Any other HTTP answer, 4xx or 5xx, is
+   * returned as it is, except a 503 from an instance that says it is draining (its handler
+   * never ran), which is tried elsewhere.
    */
   async call<T = unknown>(type: string, request: CallRequest): Promise<CallResponse<T>> {
     const repeatable =
@@ -173,7 +185,9 @@ export class RegistryClient {
       attempts += 1;
       tried.add(instance.url);
       try {
-        const response = await this.pools.request<T>(originOf(instance.url), { ...request, headers });
+        // No attempt outlives the call's deadline.
+        const timeoutMs = Math.max(1, Math.min(request.timeoutMs ?? this.pools.timeoutMs, deadline - this.timers.now()));
+        const response = await this.pools.request<T>(originOf(instance.url), { ...request, headers, timeoutMs });
         if (response.statusCode === 503 && isDrainingAnswer(response)) {
           lastError = new Error(`${instance.url} is shutting down`);
           this.discovery.quarantine(instance.url);

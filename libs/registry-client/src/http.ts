@@ -1,4 +1,4 @@
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 
 export interface Logger {
   debug(obj: unknown, msg?: string): void;
@@ -8,15 +8,39 @@ export interface Logger {
 
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {} };
 
+/** Every exchange with a peer ends within this, headers and body together (API.md). */
+export const DEFAULT_PEER_TIMEOUT_MS = 10_000;
+/** The most of a peer's answer that is ever read (API.md). */
+export const DEFAULT_MAX_ANSWER_BYTES = 1024 * 1024;
+
 export interface HttpRequest {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD';
   path: string;
   headers?: Record<string, string>;
   /** Sent as JSON. */
   body?: unknown;
+  /**
+   * The total deadline of the exchange: connecting, sending, the headers and the whole body.
+   * Default: the PoolSet's (10 s unless configured).
+   */
   timeoutMs?: number;
   /** Aborts the request (a long watch when its client closes). */
   signal?: AbortSignal;
+  /** The largest answer body read; a peer that sends more fails. Default: the PoolSet's (1 MiB). */
+  maxAnswerBytes?: number;
+  /**
+   * Why an answer cannot be believed (say, it does not match its contract), or undefined when
+   * it can. An answer that fails the check fails like a broken connection: the instance is
+   * avoided and, where the request is safe to repeat, another one is tried.
+   */
+  check?: (response: HttpResponse) => string | undefined;
+}
+
+export interface PeerLimits {
+  /** Default total deadline of one exchange. */
+  timeoutMs?: number;
+  /** Default cap on the size of an answer body. */
+  maxAnswerBytes?: number;
 }
 
 export interface HttpResponse<T = unknown> {
@@ -26,8 +50,31 @@ export interface HttpResponse<T = unknown> {
   body: T;
 }
 
-/** Failures where the request may never have reached the application. */
+/**
+ * A peer broke the rules of a call between services (API.md, "Trust between services"): it
+ * answered too slowly, too much, or something that is not what the contract says. Counts as a
+ * failed instance; the message never carries what the peer sent.
+ */
+export class PeerAnswerError extends Error {
+  override name = 'PeerAnswerError';
+  constructor(
+    readonly code: 'GRANTLINE_PEER_DEADLINE' | 'GRANTLINE_ANSWER_TOO_LARGE' | 'GRANTLINE_BAD_ANSWER',
+    /** The peer that broke the rules. */
+    readonly origin: string,
+    message: string,
+  ) {
+    super(message.length > 300 ? `${message.slice(0, 300)}…` : message);
+  }
+}
+
+/**
+ * Failures of a peer: no answer (the request may never have reached the application), or
+ * none that can be used.
+ */
 const CONNECTION_ERROR_CODES = new Set([
+  'GRANTLINE_PEER_DEADLINE',
+  'GRANTLINE_ANSWER_TOO_LARGE',
+  'GRANTLINE_BAD_ANSWER',
   'ECONNREFUSED',
   'ECONNRESET',
   'EPIPE',
@@ -53,11 +100,24 @@ export function isConnectionError(error: unknown): boolean {
   return false;
 }
 
-/** One undici connection pool per origin, created on first use and closed together. */
+/**
+ * One undici connection pool per origin, created on first use and closed together. Every
+ * request is bounded: a total deadline and a cap on the answer's size.
+ */
 export class PoolSet {
   private readonly pools = new Map<string, Pool>();
+  /** The default total deadline of one exchange. */
+  readonly timeoutMs: number;
+  /** The default cap on an answer's size. */
+  readonly maxAnswerBytes: number;
 
-  constructor(private readonly connectionsPerOrigin = 64) {}
+  constructor(
+    private readonly connectionsPerOrigin = 64,
+    limits: PeerLimits = {},
+  ) {
+    this.timeoutMs = limits.timeoutMs ?? DEFAULT_PEER_TIMEOUT_MS;
+    this.maxAnswerBytes = limits.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES;
+  }
 
   get(origin: string): Pool {
     let pool = this.pools.get(origin);
@@ -90,33 +150,86 @@ export class PoolSet {
     await Promise.allSettled(pools.map((pool) => pool.close()));
   }
 
+  /**
+   * One exchange with a peer. undici's own timeouts count only idle gaps (a peer that sends a
+   * byte a second never trips them), so a timer aborts the whole exchange at its deadline, and
+   * the body is streamed and counted, never buffered beyond the cap.
+   */
   async request<T = unknown>(origin: string, request: HttpRequest): Promise<HttpResponse<T>> {
-    const timeoutMs = request.timeoutMs ?? 5_000;
+    const timeoutMs = request.timeoutMs ?? this.timeoutMs;
+    const maxAnswerBytes = request.maxAnswerBytes ?? this.maxAnswerBytes;
     const hasBody = request.body !== undefined;
-    const response = await this.get(origin).request({
-      method: request.method,
-      path: request.path,
-      headers: {
-        accept: 'application/json',
-        ...(hasBody ? { 'content-type': 'application/json' } : {}),
-        ...request.headers,
-      },
-      body: hasBody ? JSON.stringify(request.body) : undefined,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-      ...(request.signal ? { signal: request.signal } : {}),
-    });
-    const text = await response.body.text();
-    let body: unknown = undefined;
-    if (text.length > 0) {
-      try {
-        body = JSON.parse(text);
-      } catch {
-        body = text;
+    const deadline = new AbortController();
+    const timer = setTimeout(
+      () =>
+        deadline.abort(
+          new PeerAnswerError('GRANTLINE_PEER_DEADLINE', origin, `${origin} did not answer in full within ${timeoutMs} ms`),
+        ),
+      timeoutMs,
+    );
+    try {
+      const response = await this.get(origin).request({
+        method: request.method,
+        path: request.path,
+        headers: {
+          accept: 'application/json',
+          ...(hasBody ? { 'content-type': 'application/json' } : {}),
+          ...request.headers,
+        },
+        body: hasBody ? JSON.stringify(request.body) : undefined,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        // The caller's own signal (a watch when its client closes) still aborts as before.
+        signal: request.signal ? AbortSignal.any([deadline.signal, request.signal]) : deadline.signal,
+      });
+      const text = await readCapped(response, maxAnswerBytes, origin);
+      let body: unknown = undefined;
+      if (text.length > 0) {
+        try {
+          body = JSON.parse(text);
+        } catch {
+          body = text;
+        }
       }
+      const answer: HttpResponse<T> = { statusCode: response.statusCode, headers: response.headers, body: body as T };
+      const problem = request.check?.(answer);
+      if (problem !== undefined) {
+        throw new PeerAnswerError('GRANTLINE_BAD_ANSWER', origin, `${origin} answered ${response.statusCode} against the contract: ${problem}`);
+      }
+      return answer;
+    } catch (error) {
+      // Whatever undici made of the abort, say that it was the deadline.
+      if (deadline.signal.aborted && !(error instanceof PeerAnswerError && error.code !== 'GRANTLINE_PEER_DEADLINE')) {
+        throw deadline.signal.reason;
+      }
+      throw error;
+    } finally {
+      clearTimeout(timer);
     }
-    return { statusCode: response.statusCode, headers: response.headers, body: body as T };
   }
+}
+
+/** The answer body as text, read chunk by chunk and abandoned (socket closed) past `maxBytes`. */
+async function readCapped(response: Dispatcher.ResponseData, maxBytes: number, origin: string): Promise<string> {
+  const tooLarge = (what: string) =>
+    new PeerAnswerError('GRANTLINE_ANSWER_TOO_LARGE', origin, `${origin} sent ${what}, more than the ${maxBytes} bytes an answer may have`);
+  const declared = Number(response.headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    response.body.destroy();
+    throw tooLarge(`${declared} bytes`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of response.body) {
+    const bytes = chunk as Buffer;
+    size += bytes.length;
+    if (size > maxBytes) {
+      response.body.destroy();
+      throw tooLarge('an answer');
+    }
+    chunks.push(bytes);
+  }
+  return Buffer.concat(chunks, size).toString('utf8');
 }
 
 export function originOf(url: string): string {

@@ -77,4 +77,13 @@ export const registryMemberProperties = {
   REGISTRY_TOKEN: Secret('the secret that lets a service register'),
   /** The URL others should use, when it differs from the listening one (containers, proxies). */
   ADVERTISED_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+  /** Every exchange with another service ends within this, headers and body together. */
+  PEER_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000 }),
+  /** The most of another service's answer that is read; a peer that sends more has failed. */
+  PEER_MAX_ANSWER_BYTES: Type.Integer({ minimum: 1024, maximum: 1024 ** 3, default: 1024 * 1024 }),
 } satisfies TProperties;
+
+/** The registry client's bounds on calls to other services, from a member's config. */
+export function peerLimits(config: { PEER_TIMEOUT_MS: number; PEER_MAX_ANSWER_BYTES: number }) {
+  return { timeoutMs: config.PEER_TIMEOUT_MS, maxAnswerBytes: config.PEER_MAX_ANSWER_BYTES };
+}

@@ -8,3 +8,4 @@ export * from './health';
 export * from './registered';
 export * from './openapi';
 export * from './uuid-v5';
+export * from './account-id';

@@ -1,12 +1,18 @@
-import { OpenAccountResponse, type OpenAccountRequest } from '@grantline/contracts';
+import {
+  answerChecker,
+  ErrorResponse,
+  OpenAccountResponse,
+  type OpenAccountRequest,
+} from '@grantline/contracts';
 import {
   NoInstanceError,
+  PeerAnswerError,
   UncertainOutcomeError,
   type CallRequest,
   type CallResponse,
+  type HttpResponse,
 } from '@grantline/registry-client';
-import { FormatRegistry } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
+import { accountIdFor } from '@grantline/service-kit';
 
 /** What the agency needs of a registry client: a call to some live instance of a type. */
 export interface ServiceCaller {
@@ -16,7 +22,7 @@ export interface ServiceCaller {
 export interface OpenAccountOptions {
   caller: ServiceCaller;
   serviceToken: string;
-  /** Per attempt, per DCU instance. */
+  /** Per attempt, per DCU instance, headers and body. Default: the registry client's (PEER_TIMEOUT_MS). */
   timeoutMs?: number;
   /** Across every attempt. */
   deadlineMs?: number;
@@ -34,22 +40,40 @@ export type OpenAccountOutcome =
 
 export type DcuProblem = 'refused-credentials' | 'error-status' | 'bad-answer' | 'uncertain' | 'transport';
 
-// TypeBox checks formats only once they are registered; Fastify's own validator has its own.
-if (!FormatRegistry.Has('uuid')) {
-  FormatRegistry.Set('uuid', (value) =>
-    /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value),
-  );
+const accountAnswer = answerChecker(OpenAccountResponse);
+const errorAnswer = answerChecker(ErrorResponse);
+
+/**
+ * Why a DCU's answer to POST /accounts cannot be believed, or undefined. An account must be
+ * the one derived from the proposal (a DCU that names another, or adds its own `dcuUrl`, is
+ * lying); anything else must be the error shape. Never quotes the body: it may hold a key.
+ */
+export function dcuAnswerProblem(response: HttpResponse, expectedAccountId: string): string | undefined {
+  if (response.statusCode === 200 || response.statusCode === 201) {
+    const problems = accountAnswer.problems(response.body);
+    if (problems !== undefined) return `not an account (${problems})`;
+    if ((response.body as OpenAccountResponse).accountId.toLowerCase() !== expectedAccountId) {
+      return 'an account other than the one derived from the proposal';
+    }
+    return undefined;
+  }
+  if (response.statusCode < 400) return `an unexpected status ${response.statusCode}`;
+  const problems = errorAnswer.problems(response.body);
+  return problems === undefined ? undefined : `not an error answer (${problems})`;
 }
 
 /**
  * Asks some DCU instance to open the account of a proposal. The proposalId doubles as the
- * Idempotency-Key, so the registry client may safely try another instance when one fails,
- * and the DCU answers a repeat with the account it already opened.
+ * Idempotency-Key, so the registry client may safely try another instance when one fails
+ * (no answer in time, too large an answer, or one that fails `dcuAnswerProblem`), and the DCU
+ * answers a repeat with the account it already opened. The client is handed the URL of the
+ * instance the registry listed and the agency called, never one from the answer.
  */
 export async function openDcuAccount(
   account: OpenAccountRequest,
   options: OpenAccountOptions,
 ): Promise<OpenAccountOutcome> {
+  const expectedAccountId = accountIdFor(account.proposalId);
   let response: CallResponse;
   try {
     response = await options.caller.call('dcu', {
@@ -59,10 +83,16 @@ export async function openDcuAccount(
       // The client serializes the body and sets the JSON content type itself.
       body: account,
       idempotencyKey: account.proposalId,
-      timeoutMs: options.timeoutMs ?? 5_000,
+      check: (answer) => dcuAnswerProblem(answer, expectedAccountId),
+      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
       deadlineMs: options.deadlineMs ?? 15_000,
     });
   } catch (error) {
+    // Every instance tried broke the rules: say so, rather than "none could be reached".
+    if (error instanceof NoInstanceError && error.lastError instanceof PeerAnswerError) {
+      const problem = error.lastError.code === 'GRANTLINE_PEER_DEADLINE' ? 'uncertain' : 'bad-answer';
+      return { kind: 'failed', problem, detail: { instanceUrl: error.lastError.origin, reason: error.lastError.message } };
+    }
     if (error instanceof NoInstanceError) return { kind: 'unavailable', detail: error.message };
     if (error instanceof UncertainOutcomeError) {
       return { kind: 'failed', problem: 'uncertain', detail: { instanceUrl: error.instanceUrl, err: error } };
@@ -71,20 +101,13 @@ export async function openDcuAccount(
   }
 
   const { statusCode, instanceUrl } = response;
+  // Checked again here: a caller other than the registry client may not have run the check.
+  const problem = dcuAnswerProblem(response, expectedAccountId);
+  // Never log a success body: it may carry an owner key.
+  if (problem !== undefined) return { kind: 'failed', problem: 'bad-answer', detail: { instanceUrl, statusCode, problem } };
   if (statusCode === 200 || statusCode === 201) {
-    if (Value.Check(OpenAccountResponse, response.body)) {
-      return {
-        kind: 'opened',
-        accountId: response.body.accountId,
-        ownerKey: response.body.ownerKey,
-        dcuUrl: instanceUrl,
-      };
-    }
-    // Never log a success body: it may carry an owner key.
-    const problems = [...Value.Errors(OpenAccountResponse, response.body)]
-      .slice(0, 5)
-      .map((error) => `${error.path || '(body)'}: ${error.message}`);
-    return { kind: 'failed', problem: 'bad-answer', detail: { instanceUrl, statusCode, problems } };
+    const opened = response.body as OpenAccountResponse;
+    return { kind: 'opened', accountId: expectedAccountId, ownerKey: opened.ownerKey, dcuUrl: instanceUrl };
   }
   if (statusCode === 409) return { kind: 'conflict', dcuUrl: instanceUrl };
   // The DCU says it cannot write right now and changed nothing: as good as unreachable.

@@ -1,9 +1,7 @@
 import { uuidV5 } from '@grantline/service-kit';
 
-/** Namespace of account ids: accountId = uuidV5(proposalId, ACCOUNT_NAMESPACE). */
-export const ACCOUNT_NAMESPACE = '1b4e28ba-2fa1-4d3b-a3f5-8d7a0c2e6f10';
-
-export const accountIdFor = (proposalId: string) => uuidV5(proposalId.toLowerCase(), ACCOUNT_NAMESPACE);
+/** accountId = uuidV5(proposalId, ACCOUNT_NAMESPACE), shared with the agency, which checks it. */
+export { ACCOUNT_NAMESPACE, accountIdFor } from '@grantline/service-kit';
 
 /** The owner's researcher id is fixed by the account, so opening again names the same owner. */
 export const ownerIdFor = (accountId: string) => uuidV5('owner', accountId);
