@@ -129,7 +129,9 @@ describe('registration tokens per type', () => {
     const { stdout } = await run(process.execPath, [script, 'dcu'], { env });
     expect(stdout).toBe(`${dcuToken}\n`);
     await expect(run(process.execPath, [script, 'Not A Type'], { env })).rejects.toMatchObject({ code: 2 });
-    await expect(run(process.execPath, [script, 'dcu'], { env: { PATH: env.PATH } })).rejects.toMatchObject({
+    // In production nothing is generated: without REGISTRY_TOKEN there is no token to derive.
+    const production = { PATH: env.PATH, NODE_ENV: 'production' };
+    await expect(run(process.execPath, [script, 'dcu'], { env: production })).rejects.toMatchObject({
       code: 1,
       stderr: expect.stringMatching(/REGISTRY_TOKEN is required/),
     });
