@@ -17,6 +17,8 @@ export interface SystemOptions {
   lockStaleMs?: number;
   /** LOG_LEVEL of every service (default warn: the logs stay small). */
   logLevel?: string;
+  /** How many registries (default 1); services register with each and read from any. */
+  registries?: number;
 }
 
 export type Secrets = SystemSecrets;
@@ -69,6 +71,8 @@ export class GrantlineSystem {
   readonly secrets = freshSecrets();
   registry!: ServiceProcess;
   registryPort = 0;
+  /** The registries after the first, when `registries` > 1. */
+  readonly moreRegistries: ServiceProcess[] = [];
   readonly agencies: ServiceProcess[] = [];
   readonly dcus: ServiceProcess[] = [];
   private started = 0;
@@ -85,6 +89,11 @@ export class GrantlineSystem {
     return `http://127.0.0.1:${this.registryPort}`;
   }
 
+  /** Every registry, comma-separated: what services and clients are given as REGISTRY_URL. */
+  get registryUrls(): string {
+    return [this.registryUrl, ...this.moreRegistries.map((registry) => registry.url!)].join(',');
+  }
+
   get ttlMs(): number {
     return 3 * this.options.heartbeatIntervalMs;
   }
@@ -92,6 +101,11 @@ export class GrantlineSystem {
   /** Starts the registry (on a free port the first time, on the same port after), then the rest. */
   async start(): Promise<void> {
     await this.startRegistry();
+    for (let more = 1; more < (this.options.registries ?? 1); more++) {
+      const registry = this.spawn('registry', { HEARTBEAT_INTERVAL_MS: String(this.options.heartbeatIntervalMs) });
+      this.moreRegistries.push(registry);
+      await registry.waitForListening();
+    }
     const others = [
       ...Array.from({ length: this.options.agencies }, () => this.startService('agency')),
       ...Array.from({ length: this.options.dcus }, () => this.startService('dcu')),
@@ -113,7 +127,7 @@ export class GrantlineSystem {
 
   /** One more agency or DCU, registered with this system's registry. */
   startService(app: 'agency' | 'dcu'): ServiceProcess {
-    const extra: Record<string, string> = { REGISTRY_URL: this.registryUrl };
+    const extra: Record<string, string> = { REGISTRY_URL: this.registryUrls };
     if (app === 'dcu') {
       extra.ACCOUNT_DIR = this.accountDir;
       extra.DAY_MS = String(this.options.dayMs ?? 1000);
@@ -151,7 +165,7 @@ export class GrantlineSystem {
   /** SIGKILLs everything this system started and removes its folder. */
   async destroy(): Promise<void> {
     await Promise.all(
-      [this.registry, ...this.agencies, ...this.dcus].filter(Boolean).map((s) => s.kill('SIGKILL')),
+      [this.registry, ...this.moreRegistries, ...this.agencies, ...this.dcus].filter(Boolean).map((s) => s.kill('SIGKILL')),
     );
     rmSync(this.root, { recursive: true, force: true });
   }

@@ -20,6 +20,7 @@ const APPS = {
   dcu: 'apps/dcu/dist/main.js',
   researchers: 'apps/researchers/dist/main.js',
 } as const;
+const REGISTRY_INSTANCES = 2; // no single point of failure: every service registers with both
 const AGENCY_INSTANCES = 2;
 const DCU_INSTANCES = 2; // sharing one account folder
 const STOP_GRACE_MS = 5_000;
@@ -72,8 +73,11 @@ async function main(): Promise<number> {
       ...(registryUrl ? { registryUrl } : {}),
     });
 
-  const registry = startService('registry', APPS.registry, environment('registry'), runDir);
-  const registryUrl = await announce(registry);
+  const registries = Array.from({ length: REGISTRY_INSTANCES }, (_, index) =>
+    startService(`registry #${index + 1}`, APPS.registry, environment('registry'), runDir),
+  );
+  const registryUrls = await Promise.all(registries.map(announce));
+  const registryUrl = registryUrls.join(',');
   const others = [
     ...Array.from({ length: AGENCY_INSTANCES }, (_, index) =>
       startService(`agency #${index + 1}`, APPS.agency, environment('agency', registryUrl), runDir),
@@ -83,7 +87,11 @@ async function main(): Promise<number> {
     ),
   ];
   await Promise.all(others.map(announce));
-  await waitForRegistrations(registryUrl, { agency: AGENCY_INSTANCES, dcu: DCU_INSTANCES }, 10_000);
+  await Promise.all(
+    registryUrls.map((url) =>
+      waitForRegistrations(url, { agency: AGENCY_INSTANCES, dcu: DCU_INSTANCES }, 10_000),
+    ),
+  );
   say(
     `accounts in ${path.relative(ROOT, accountDir) || accountDir}, service logs in ${path.relative(ROOT, runDir) || runDir}`,
   );
@@ -160,9 +168,11 @@ function reportDeath(child: ChildService, exit: ChildExit): void {
 function stopEverything(): Promise<void> {
   stopping ??= (async () => {
     if (simulation?.running) await simulation.stop(STOP_GRACE_MS);
-    const [registry, ...others] = services;
+    // Services first (they unregister), then the registries.
+    const registries = services.slice(0, REGISTRY_INSTANCES);
+    const others = services.slice(REGISTRY_INSTANCES);
     await Promise.all(others.map((child) => child.stop(STOP_GRACE_MS)));
-    await registry?.stop(STOP_GRACE_MS);
+    await Promise.all(registries.map((child) => child.stop(STOP_GRACE_MS)));
     if (services.length > 0) say('every service stopped');
   })();
   return stopping;
@@ -172,7 +182,7 @@ async function showHelp(simulationArgs: string[]): Promise<number> {
   process.stdout.write(
     `npm start [-- <simulation options>]
 
-Builds what is stale, starts a registry, ${AGENCY_INSTANCES} agencies and ${DCU_INSTANCES} DCUs (one account folder) with fresh random
+Builds what is stale, starts ${REGISTRY_INSTANCES} registries, ${AGENCY_INSTANCES} agencies and ${DCU_INSTANCES} DCUs (one account folder) with fresh random
 secrets and a fresh account folder, runs the researchers simulation against them, then stops
 everything and exits with the simulation's exit code. Ctrl-C stops everything.
 

@@ -143,9 +143,10 @@ describe('npm start (the launcher)', () => {
       stderr: first.stderr,
       output: first.code === 0 ? '' : first.stdout.slice(-3000),
     }).toEqual({ code: 0, stderr: '', output: '' });
-    // registry, two agencies, two DCUs, the simulation
-    expect(first.pids).toHaveLength(6);
-    expect(first.stdout).toMatch(/registry +listening on http:\/\/127\.0\.0\.1:\d+/);
+    // two registries, two agencies, two DCUs, the simulation
+    expect(first.pids).toHaveLength(7);
+    expect(first.stdout).toMatch(/registry #1 +listening on http:\/\/127\.0\.0\.1:\d+/);
+    expect(first.stdout).toMatch(/registry #2 +listening on http:\/\/127\.0\.0\.1:\d+/);
     expect(first.stdout).toContain('Ledger check passed for 2 account(s)');
     expect(first.stdout).toContain('No operation failed.');
     const rows = summaryRows(first.stdout);
@@ -197,7 +198,7 @@ describe('npm start (the launcher)', () => {
     run.child.kill('SIGINT');
     const result = await run.finished;
     expect(result.code).toBe(130);
-    expect(result.pids).toHaveLength(6);
+    expect(result.pids).toHaveLength(7);
     expect(result.pids.filter(isAlive)).toEqual([]);
   });
 
