@@ -38,6 +38,7 @@ describe('registry dashboard', () => {
     expect(response.json()).toEqual({
       now: start + 800,
       index: expect.any(Number),
+      watchers: 0,
       heartbeatIntervalMs: 500,
       ttlMs: 1500,
       services: {

@@ -65,6 +65,7 @@ export const DashboardState = Type.Object(
   {
     now: Type.Integer({ description: 'The registry clock, in ms since the epoch.' }),
     index: Type.Optional(Type.Integer({ description: 'The table index: pass it back as `index` to wait for a change.' })),
+    watchers: Type.Optional(Type.Integer({ description: 'Requests waiting for a change right now (watches).' })),
     heartbeatIntervalMs: Type.Integer(),
     ttlMs: Type.Integer(),
     services: Type.Record(Type.String(), Type.Array(ServiceInstance)),

@@ -27,6 +27,8 @@ export interface ScenarioResult {
   cpu?: Record<string, number>;
   /** RSS at the end of the measured run, per service process. */
   rssBytes?: Record<string, number>;
+  /** The highest RSS of the measured service over its life (VmHWM), where it matters. */
+  peakRssBytes?: number;
   /** One-minute load average before and after: others using the machine show up here. */
   loadAverage?: { before: number; after: number };
   notes: string[];

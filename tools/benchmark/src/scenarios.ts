@@ -7,7 +7,9 @@ import type {
   OpenAccountResponse,
   ProposalRequest,
 } from '@grantline/contracts';
+import { performance } from 'node:perf_hooks';
 import { measureDurableWrites } from './disk';
+import { fanOut, paceHeartbeats, peakRssBytes } from './registry-scale';
 import { forEachLimited, reproduceCommand, requestJson, waitUntil, type Harness } from './harness';
 import type { ScenarioId } from './options';
 import { BASELINE_OF } from './options';
@@ -22,6 +24,8 @@ export const ACCOUNT_DURATION_DAYS = 3650;
 export const REGISTRY_INSTANCES = 1000;
 export const SPREAD_TYPES = 100;
 export const SPREAD_ACCOUNTS = 100;
+export const HEARTBEAT_INSTANCES = 10_000;
+export const WATCHERS = 5_000;
 
 type ScenarioRunner = (harness: Harness) => Promise<ScenarioResult>;
 
@@ -32,6 +36,10 @@ const TITLES: Record<ScenarioId, string> = {
   'fastify-hello': 'bare Fastify hello',
   'registry-lookup': `registry GET /services/:type, ${REGISTRY_INSTANCES} instances of that type`,
   'registry-lookup-spread': `registry GET /services/:type, ${REGISTRY_INSTANCES} instances over ${SPREAD_TYPES} types`,
+  'registry-lookup-limit1': `registry GET /services/:type?limit=1, one random instance of ${REGISTRY_INSTANCES}`,
+  'registry-heartbeats-10k': `registry holding ${HEARTBEAT_INSTANCES.toLocaleString('en-US')} instances, each heartbeating once a second`,
+  'node-http-wait-5k': `bare node:http server answering ${WATCHERS.toLocaleString('en-US')} held requests at once`,
+  'registry-watch-5k': `registry: ${WATCHERS.toLocaleString('en-US')} watchers of one type learn of a registration`,
   'dcu-read': 'DCU GET /accounts/:id with the owner key',
   'dcu-withdraw-hot': `DCU durable withdrawals of ${WITHDRAWAL_CENTS} cent, one hot account, a new Idempotency-Key each`,
   'dcu-withdraw-100': `DCU durable withdrawals of ${WITHDRAWAL_CENTS} cent over ${SPREAD_ACCOUNTS} accounts, a new Idempotency-Key each`,
@@ -74,6 +82,16 @@ export const SCENARIOS: Record<ScenarioId, ScenarioRunner> = {
       type: index % SPREAD_TYPES === 0 ? 'bench-target' : `bench-other-${index % SPREAD_TYPES}`,
       port: 20_000 + index,
     })),
+  'registry-lookup-limit1': (harness) =>
+    registryScenario(
+      harness,
+      'registry-lookup-limit1',
+      (index) => ({ type: 'bench-target', port: 20_000 + index }),
+      '?limit=1',
+    ),
+  'registry-heartbeats-10k': heartbeatScenario,
+  'node-http-wait-5k': waitBaselineScenario,
+  'registry-watch-5k': watchScenario,
 
   'dcu-read': async (harness) => {
     const dcu = await startDcu(harness, 'dcu-read');
@@ -253,8 +271,9 @@ async function helloScenario(
  */
 async function registryScenario(
   harness: Harness,
-  id: 'registry-lookup' | 'registry-lookup-spread',
+  id: 'registry-lookup' | 'registry-lookup-spread' | 'registry-lookup-limit1',
   instance: (index: number) => { type: string; port: number },
+  query = '',
 ): Promise<ScenarioResult> {
   const registry = await harness.startApp('registry', { TTL_MS: '3600000', LOG_LEVEL: 'warn' }, id);
   try {
@@ -270,9 +289,10 @@ async function registryScenario(
         throw new Error(`POST /register answered ${answer.status}: ${JSON.stringify(answer.body)}`);
     });
     const listed = await requestJson<{ instances: unknown[] }>(
-      `${registry.url}/services/bench-target`,
+      `${registry.url}/services/bench-target${query}`,
     );
-    const expected = indexes.filter((index) => instance(index).type === 'bench-target').length;
+    const registered = indexes.filter((index) => instance(index).type === 'bench-target').length;
+    const expected = query === '?limit=1' ? 1 : registered;
     if (listed.status !== 200 || listed.body.instances.length !== expected) {
       throw new Error(
         `GET /services/bench-target listed ${listed.body.instances?.length} instances, expected ${expected}`,
@@ -282,10 +302,10 @@ async function registryScenario(
     const { result } = await harness.measure({
       id,
       title: TITLES[id],
-      load: { url: registry.url, path: '/services/bench-target' },
+      load: { url: registry.url, path: `/services/bench-target${query}` },
       watch: [registry.process],
       notes: [
-        `each answer lists ${expected} instances (${responseBytes.toLocaleString('en-US')} bytes of JSON)`,
+        `each answer lists ${expected} of the type's ${registered} instances (${responseBytes.toLocaleString('en-US')} bytes of JSON)`,
       ],
     });
     return result;
@@ -447,4 +467,180 @@ export function keySource(label: string): () => string {
   const prefix = `${label}-${randomUUID().slice(0, 8)}-`;
   let next = 0;
   return () => prefix + String(next++);
+}
+
+/**
+ * One registry holding 10,000 instances, each heartbeating once a second (spread evenly over
+ * the second, as real instances' own timers would), for the scenario's duration. The rate
+ * is the one really reached, counted over the real elapsed time; latency runs from when each
+ * heartbeat was due. Afterwards every instance must still be listed.
+ */
+async function heartbeatScenario(harness: Harness): Promise<ScenarioResult> {
+  const id = 'registry-heartbeats-10k';
+  const registry = await harness.startApp('registry', { HEARTBEAT_INTERVAL_MS: '1000', LOG_LEVEL: 'warn' }, id);
+  try {
+    const instances = Array.from({ length: HEARTBEAT_INSTANCES }, (_, index) => ({
+      type: `bench-${index % 10}`,
+      url: `http://127.0.0.1:${20_000 + index}`,
+    }));
+    const cpuBefore = registry.process.cpuSeconds();
+    const outcome = await paceHeartbeats({
+      url: registry.url,
+      token: harness.secrets.REGISTRY_TOKEN,
+      instances,
+      periodMs: 1000,
+      durationSeconds: harness.options.durationSeconds,
+      connections: 64,
+    });
+    const cpuAfter = registry.process.cpuSeconds();
+    const all = await requestJson<{ services: Record<string, unknown[]> }>(`${registry.url}/services`);
+    const listed = Object.values(all.body.services ?? {}).reduce((sum, list) => sum + list.length, 0);
+    const notListed = HEARTBEAT_INSTANCES - listed;
+    const heartbeats = outcome.sent - outcome.registrations;
+    const refused = heartbeats - (outcome.statusCounts['204'] ?? 0) - outcome.errors;
+    const failures = [
+      outcome.dropped > 0 ? `${outcome.dropped} heartbeats found their instance dropped (404)` : '',
+      refused - outcome.dropped > 0 ? `${refused - outcome.dropped} other non-204 answers (${JSON.stringify(outcome.statusCounts)})` : '',
+      outcome.errors > 0 ? `${outcome.errors} requests without an answer` : '',
+      notListed > 0 ? `${notListed} instances not listed at the end` : '',
+    ]
+      .filter(Boolean)
+      .join('; ');
+    const rss = registry.process.rssBytes();
+    const peak = await peakRssBytes(registry.process.pid);
+    return {
+      id,
+      title: TITLES[id],
+      command: reproduceCommand(id, harness.options),
+      status: 'ok',
+      rate: outcome.achievedPerSecond,
+      latency: outcome.latency,
+      failures,
+      connections: 64,
+      durationSeconds: outcome.durationSeconds,
+      succeeded: outcome.statusCounts['204'] ?? 0,
+      statusCounts: outcome.statusCounts,
+      ...(cpuBefore !== undefined && cpuAfter !== undefined
+        ? { cpu: { [id]: (cpuAfter - cpuBefore) / outcome.durationSeconds } }
+        : {}),
+      ...(rss !== undefined ? { rssBytes: { [id]: rss } } : {}),
+      ...(peak !== undefined ? { peakRssBytes: peak } : {}),
+      notes: [
+        `each instance's first message registers it (${outcome.registrations.toLocaleString('en-US')} registrations), the rest heartbeat`,
+        `planned ${outcome.plannedPerSecond.toLocaleString('en-US')} messages/s, reached ` +
+          `${Math.round(outcome.achievedPerSecond).toLocaleString('en-US')}/s (answers over the real elapsed time, ` +
+          `not autocannon's overallRate); the generator lagged its schedule by at most ${outcome.maxBacklog} heartbeats`,
+        `${listed.toLocaleString('en-US')} of ${HEARTBEAT_INSTANCES.toLocaleString('en-US')} instances listed afterwards`,
+        ...(peak !== undefined ? [`registry peak RSS ${(peak / 1024 / 1024).toFixed(0)} MB`] : []),
+      ],
+    };
+  } finally {
+    await harness.stop(registry.process);
+  }
+}
+
+/** The baseline of the watch scenario: a bare node:http server holding as many requests. */
+async function waitBaselineScenario(harness: Harness): Promise<ScenarioResult> {
+  const id = 'node-http-wait-5k';
+  const server = await harness.start(id, path.join(__dirname, 'servers', 'node-http-wait.js'), harness.serviceEnv({}));
+  try {
+    const outcome = await fanOut({
+      url: server.url,
+      path: '/wait',
+      count: WATCHERS,
+      held: async () => (await requestJson<{ waiting: number }>(`${server.url}/waiting`)).body.waiting,
+      trigger: async () => {
+        await requestJson(`${server.url}/release`, { method: 'POST' });
+      },
+      timeoutMs: 120_000,
+    });
+    return fanOutResult(harness, id, outcome, [
+      `from POST /release until the last of ${WATCHERS} held requests was answered: ${outcome.latency.maxMs.toFixed(0)} ms`,
+    ]);
+  } finally {
+    await harness.stop(server.process);
+  }
+}
+
+/**
+ * 5,000 watchers of one type (`?index=I&wait=60000`, each on its own connection), then one
+ * registration: how long until the last of them has the new list. Also times how long a
+ * silent (crashed) instance takes to reach a watcher, against ttlMs + heartbeatIntervalMs + 100.
+ */
+async function watchScenario(harness: Harness): Promise<ScenarioResult> {
+  const id = 'registry-watch-5k';
+  const heartbeatIntervalMs = 1000;
+  const registry = await harness.startApp(
+    'registry',
+    { HEARTBEAT_INTERVAL_MS: String(heartbeatIntervalMs), LOG_LEVEL: 'warn' },
+    id,
+  );
+  try {
+    const register = (type: string, port: number) =>
+      requestJson<{ id: string; ttlMs: number }>(`${registry.url}/register`, {
+        method: 'POST',
+        headers: bearer(harness.secrets.REGISTRY_TOKEN),
+        body: { type, url: `http://127.0.0.1:${port}` },
+      });
+    const indexOf = async (type: string) => {
+      const response = await fetch(`${registry.url}/services/${type}`);
+      await response.arrayBuffer();
+      return response.headers.get('x-registry-index');
+    };
+    const index = await indexOf('bench-watched');
+    const outcome = await fanOut({
+      url: registry.url,
+      path: `/services/bench-watched?index=${index}&wait=60000`,
+      count: WATCHERS,
+      held: async () => (await requestJson<{ watchers: number }>(`${registry.url}/dashboard/state`)).body.watchers,
+      trigger: async () => {
+        const answer = await register('bench-watched', 20_001);
+        if (answer.status !== 201) throw new Error(`POST /register answered ${answer.status}`);
+      },
+      timeoutMs: 120_000,
+    });
+
+    // A crash: an instance that never heartbeats; one watcher times its disappearance.
+    const crashed = await register('bench-crash', 20_002);
+    const registeredAt = performance.now();
+    const crashIndex = await indexOf('bench-crash');
+    const watch = await fetch(`${registry.url}/services/bench-crash?index=${crashIndex}&wait=60000`);
+    const body = (await watch.json()) as { instances: unknown[] };
+    const crashSeenMs = performance.now() - registeredAt;
+    const crashLimitMs = crashed.body.ttlMs + heartbeatIntervalMs + 100;
+    return fanOutResult(harness, id, outcome, [
+      `from POST /register until the last of ${WATCHERS} watchers had the new list: ${outcome.latency.maxMs.toFixed(0)} ms`,
+      `a silent instance left a watcher's list ${crashSeenMs.toFixed(0)} ms after its registration (its last sign of life); ` +
+        `the contract allows ttlMs + heartbeatIntervalMs + 100 = ${crashLimitMs} ms` +
+        (body.instances.length === 0 ? '' : ' (but the answer still listed it)'),
+    ]);
+  } finally {
+    await harness.stop(registry.process);
+  }
+}
+
+function fanOutResult(
+  harness: Harness,
+  id: 'node-http-wait-5k' | 'registry-watch-5k',
+  outcome: Awaited<ReturnType<typeof fanOut>>,
+  notes: string[],
+): ScenarioResult {
+  const wrong = WATCHERS - (outcome.statusCounts['200'] ?? 0);
+  const result: ScenarioResult = {
+    id,
+    title: TITLES[id],
+    command: reproduceCommand(id, harness.options),
+    status: 'ok',
+    // Answers per second while fanning out: the watchers over the time the last one took.
+    rate: outcome.answered / (outcome.latency.maxMs / 1000),
+    latency: outcome.latency,
+    failures: wrong > 0 ? `${wrong} of ${WATCHERS} not answered 200 (${JSON.stringify(outcome.statusCounts)}, ${outcome.failed} errors)` : '',
+    connections: WATCHERS,
+    succeeded: outcome.statusCounts['200'] ?? 0,
+    statusCounts: outcome.statusCounts,
+    notes,
+  };
+  const baseline = BASELINE_OF[id];
+  if (baseline) result.baseline = baseline;
+  return result;
 }

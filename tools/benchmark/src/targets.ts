@@ -11,7 +11,16 @@ export type TargetSpec =
       description: string;
     }
   | { kind: 'degradation'; scenario: ScenarioId; minimum: number; description: string }
-  | { kind: 'rss-growth'; scenario: ScenarioId; maximum: number; description: string };
+  | { kind: 'rss-growth'; scenario: ScenarioId; maximum: number; description: string }
+  | {
+      /** A figure of the run itself (or one relative to its baseline) that must stay at or below a ceiling. */
+      kind: 'at-most';
+      scenario: ScenarioId;
+      maximum: number;
+      description: string;
+      measure: (result: ScenarioResult, byId: Map<ScenarioId, ScenarioResult>) => number | undefined;
+      format: (value: number) => string;
+    };
 
 export const TARGETS: TargetSpec[] = [
   {
@@ -48,6 +57,41 @@ export const TARGETS: TargetSpec[] = [
     baseline: 'fastify-hello',
     minimum: 0.6,
     description: 'Registry lookup, 1,000 instances over 100 types ≥ 0.6 × bare Fastify hello',
+  },
+  {
+    kind: 'ratio',
+    scenario: 'registry-lookup-limit1',
+    baseline: 'fastify-hello',
+    minimum: 0.6,
+    description: 'Registry lookup of 1 random instance (?limit=1) among 1,000 ≥ 0.6 × bare Fastify hello',
+  },
+  {
+    kind: 'at-most',
+    scenario: 'registry-heartbeats-10k',
+    maximum: 50,
+    description: 'Heartbeats of 10,000 instances, one a second each: p99 ≤ 50 ms',
+    measure: (result) => result.latency?.p99Ms,
+    format: (ms) => `${ms.toFixed(1)} ms`,
+  },
+  {
+    kind: 'at-most',
+    scenario: 'registry-heartbeats-10k',
+    maximum: 300 * 1024 * 1024,
+    description: 'Heartbeats of 10,000 instances: registry peak RSS < 300 MB',
+    measure: (result) => result.peakRssBytes,
+    format: (bytes) => `${(bytes / 1024 / 1024).toFixed(0)} MB`,
+  },
+  {
+    kind: 'at-most',
+    scenario: 'registry-watch-5k',
+    maximum: 2,
+    description: '5,000 watchers all answered within 2 × a bare node:http server answering 5,000 held requests',
+    measure: (result, byId) => {
+      const baseline = byId.get('node-http-wait-5k')?.latency?.maxMs;
+      const measured = result.latency?.maxMs;
+      return baseline && measured !== undefined ? measured / baseline : undefined;
+    },
+    format: (value) => formatRatio(value),
   },
   ...(['long-read', 'long-withdraw'] as const).flatMap((scenario): TargetSpec[] => [
     {
@@ -88,8 +132,9 @@ function evaluateTarget(
   const base = {
     scenario: target.scenario,
     description: target.description,
-    threshold: target.kind === 'rss-growth' ? target.maximum : target.minimum,
-    comparison: target.kind === 'rss-growth' ? ('below' as const) : ('at-least' as const),
+    threshold: target.kind === 'rss-growth' || target.kind === 'at-most' ? target.maximum : target.minimum,
+    comparison:
+      target.kind === 'rss-growth' || target.kind === 'at-most' ? ('below' as const) : ('at-least' as const),
   };
   const unusable = unusableReason(result);
   if (unusable) {
@@ -114,6 +159,9 @@ function evaluateTarget(
         verdict: `not judged: baseline ${target.baseline}: ${baselineProblem}`,
       };
     measured = ratio(result.rate, baseline.rate);
+  } else if (target.kind === 'at-most') {
+    measured = target.measure(result, byId);
+    if (measured === undefined) return { ...base, pass: undefined, verdict: 'not judged: nothing to compare' };
   } else if (target.kind === 'degradation') {
     measured = result.degradation?.ratio;
     if (measured === undefined)
@@ -142,6 +190,11 @@ export function unusableReason(result: ScenarioResult): string | undefined {
 }
 
 function judge(measured: number, target: TargetSpec): { pass: boolean; verdict: string } {
+  if (target.kind === 'at-most') {
+    const pass = measured <= target.maximum;
+    const shown = `${target.format(measured)} ${pass ? '≤' : '>'} ${target.format(target.maximum)}`;
+    return { pass, verdict: pass ? `pass: ${shown}` : `FAIL: ${shown}` };
+  }
   if (target.kind === 'rss-growth') {
     const pass = measured < target.maximum;
     const shown = `${formatPercent(measured)} ${pass ? '<' : '≥'} ${formatPercent(target.maximum)}`;

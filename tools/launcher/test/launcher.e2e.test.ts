@@ -221,7 +221,7 @@ describe('npm start (the launcher)', () => {
     const pids = pidsIn(run.output());
     run.child.kill('SIGKILL');
     await run.finished;
-    expect(pids).toHaveLength(6);
+    expect(pids).toHaveLength(7);
     // Each child sees its IPC channel close and stops itself (graceful, so allow a moment).
     await waitFor(() => pids.every((pid) => !isAlive(pid)), 10_000);
   });

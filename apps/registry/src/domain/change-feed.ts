@@ -31,9 +31,12 @@ export class ChangeFeed {
     });
   }
 
-  /** How many requests wait on `key` now. */
-  waiting(key: string): number {
-    return this.waiters.get(key)?.size ?? 0;
+  /** How many requests wait on `key` now (on any key without one). */
+  waiting(key?: string): number {
+    if (key !== undefined) return this.waiters.get(key)?.size ?? 0;
+    let total = 0;
+    for (const set of this.waiters.values()) total += set.size;
+    return total;
   }
 
   notify(keys: Iterable<string>): void {

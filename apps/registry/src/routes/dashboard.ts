@@ -59,6 +59,7 @@ export const dashboardRoutes: FastifyPluginAsyncTypebox = async (app) => {
       return {
         now: app.instances.now(),
         index: app.instances.index,
+        watchers: app.changes.waiting(),
         heartbeatIntervalMs: app.heartbeatIntervalMs,
         ttlMs: app.instances.ttlMs,
         services,
