@@ -37,7 +37,8 @@ export type InstanceIdRequest = Static<typeof InstanceIdRequest>;
 export const ServiceInstance = Type.Object(
   {
     id: Uuid,
-    url: Type.String(),
+    // Only URLs the registry accepted at registration; clients check lists against this.
+    url: ServiceUrl,
     registeredAt: Timestamp,
     lastHeartbeatAt: Timestamp,
   },

@@ -1,7 +1,8 @@
 import {
+  answerChecker,
   REGISTRY_INDEX_HEADER,
+  ServiceListResponse,
   type ServiceInstance,
-  type ServiceListResponse,
 } from '@grantline/contracts';
 import { backoffDelay, jitter, sleep, type Timers } from './backoff';
 import type { Logger, PoolSet } from './http';
@@ -202,6 +203,8 @@ export class Discovery {
         // The registry holds a watch for up to waitMs: only silence beyond that is a failure.
         timeoutMs: waitMs + 2_000,
         signal: this.closing.signal,
+        // A list is believed only as the contract has it, and only for the type asked for.
+        check: (answer) => (answer.statusCode === 200 ? listProblem(answer.body, type) : undefined),
       });
       if (response.statusCode !== 200) throw new Error(`registry answered ${response.statusCode}`);
       const believed = this.accept(cache, response.body.instances);
@@ -244,4 +247,13 @@ export class Discovery {
   private get emptyListGraceMs(): number {
     return Math.max(5_000, 3 * this.options.refreshIntervalMs);
   }
+}
+
+const serviceList = answerChecker(ServiceListResponse);
+
+/** Why a registry's list of `type` cannot be believed, or undefined. */
+function listProblem(body: unknown, type: string): string | undefined {
+  const problems = serviceList.problems(body);
+  if (problems !== undefined) return `not a list of instances (${problems})`;
+  return (body as ServiceListResponse).type === type ? undefined : `a list of another type than ${JSON.stringify(type)}`;
 }

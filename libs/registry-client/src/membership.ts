@@ -1,6 +1,6 @@
-import type { RegisterResponse } from '@grantline/contracts';
+import { answerChecker, RegisterResponse } from '@grantline/contracts';
 import { backoffDelay, jitter, systemTimers, type Timers } from './backoff';
-import { isConnectionError, type Logger, type PoolSet } from './http';
+import { isConnectionError, type HttpRequest, type Logger, type PoolSet } from './http';
 
 export interface MembershipOptions {
   /** One registry URL, or several: the instance is registered with each of them. */
@@ -112,10 +112,13 @@ export class RegistryMembership {
   }
 
   private async register(): Promise<void> {
-    const response = await this.post<RegisterResponse>('/register', {
-      type: this.options.type,
-      url: this.options.url,
-    });
+    const response = await this.post<RegisterResponse>(
+      '/register',
+      { type: this.options.type, url: this.options.url },
+      2_000,
+      // Believe a registration only as the contract has it (the id is sent back later).
+      (answer) => (answer.statusCode === 201 ? registration.problems(answer.body) : undefined),
+    );
     if (response.statusCode !== 201) {
       throw new Error(`register answered ${response.statusCode}: ${describe(response.body)}`);
     }
@@ -150,20 +153,25 @@ export class RegistryMembership {
     throw new Error(`heartbeat answered ${response.statusCode}: ${describe(response.body)}`);
   }
 
-  private post<T = unknown>(path: string, body: unknown, timeoutMs = 2_000) {
+  private post<T = unknown>(path: string, body: unknown, timeoutMs = 2_000, check?: HttpRequest['check']) {
     return this.options.pools.request<T>(this.registryOrigin, {
       method: 'POST',
       path,
       body,
       timeoutMs,
       headers: { authorization: `Bearer ${this.options.registryToken}` },
+      ...(check ? { check } : {}),
     });
   }
 }
 
+const registration = answerChecker(RegisterResponse);
+
+/** A registry's answer for a log line: its message, or its start (never all of it). */
 function describe(body: unknown): string {
-  if (body && typeof body === 'object' && 'message' in body) return String(body.message);
-  return JSON.stringify(body) ?? '';
+  const text =
+    body && typeof body === 'object' && 'message' in body ? String(body.message) : (JSON.stringify(body) ?? '');
+  return text.length > 300 ? `${text.slice(0, 300)}…` : text;
 }
 
 /**
