@@ -1,10 +1,12 @@
 import {
   createServer,
   healthRoute,
+  metricsRoute,
   registerOpenApi,
   type ServerOptions,
 } from '@grantline/service-kit';
 import type { ServiceCaller } from './dcu/open-account';
+import agencyMetrics from './plugins/agency-metrics';
 import { proposalRoutes } from './routes/proposals';
 
 export interface AgencyAppOptions extends ServerOptions {
@@ -25,7 +27,9 @@ export async function buildAgencyApp(options: AgencyAppOptions) {
     title: 'Grantline agency',
     description: 'The funding agency: turns grant proposals in range into accounts at a DCU.',
   });
+  await app.register(agencyMetrics);
   await app.register(healthRoute);
+  await app.register(metricsRoute);
   await app.register(proposalRoutes, {
     caller: options.registry,
     serviceToken: options.serviceToken,

@@ -65,6 +65,8 @@ interface OpenedAccount {
 export async function startFakeDcu(behaviour: DcuBehaviour = 'normal') {
   const byProposalId = new Map<string, OpenedAccount>();
   const received: { idempotencyKey: string | undefined; body: OpenAccountRequest }[] = [];
+  /** The x-request-id of each call (a fresh one when the caller sent none). */
+  const requestIds: string[] = [];
   const app = createServer({ fastify: { logger: false } });
   app.post(
     '/accounts',
@@ -72,6 +74,7 @@ export async function startFakeDcu(behaviour: DcuBehaviour = 'normal') {
     async (request, reply) => {
       const idempotencyKey = request.headers['idempotency-key'];
       received.push({ idempotencyKey: typeof idempotencyKey === 'string' ? idempotencyKey : undefined, body: request.body });
+      requestIds.push(request.id);
       const presented = bearerToken(request.headers.authorization);
       if (behaviour === 'refusing' || presented === undefined || !secretsEqual(presented, serviceToken)) {
         return reply.status(401).send(errorBody(401, 'The service token is not valid.'));
@@ -97,6 +100,7 @@ export async function startFakeDcu(behaviour: DcuBehaviour = 'normal') {
   return {
     url: listeningUrl(app),
     received,
+    requestIds,
     get accountsOpened() {
       return byProposalId.size;
     },

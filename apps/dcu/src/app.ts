@@ -1,8 +1,9 @@
-import { createServer, healthRoute, registerOpenApi, type ServerOptions } from '@grantline/service-kit';
+import { createServer, healthRoute, metricsRoute, registerOpenApi, type ServerOptions } from '@grantline/service-kit';
 import accountAccess from './plugins/account-access';
 import accountStore from './plugins/account-store';
 import closeouts, { type SendCloseout } from './plugins/closeouts';
 import { refusalToHttpError } from './routes/refusal-answers';
+import dcuMetrics from './plugins/dcu-metrics';
 import { accountsRoutes } from './routes/accounts';
 import { researchersRoutes } from './routes/researchers';
 import { transactionsRoutes } from './routes/transactions';
@@ -50,7 +51,9 @@ export async function buildDcuApp(options: DcuAppOptions) {
     });
   }
   await app.register(accountAccess);
+  await app.register(dcuMetrics);
   await app.register(healthRoute);
+  await app.register(metricsRoute);
   await app.register(accountsRoutes, { serviceToken: options.serviceToken });
   await app.register(researchersRoutes);
   await app.register(withdrawalsRoutes);

@@ -1,5 +1,6 @@
-import { createServer, healthRoute, registerOpenApi, type ServerOptions } from '@grantline/service-kit';
+import { createServer, healthRoute, metricsRoute, registerOpenApi, type ServerOptions } from '@grantline/service-kit';
 import instanceTable from './plugins/instance-table';
+import registryMetrics from './plugins/registry-metrics';
 import { dashboardRoutes } from './routes/dashboard';
 import { membershipRoutes } from './routes/membership';
 import { servicesRoutes } from './routes/services';
@@ -33,7 +34,9 @@ export async function buildRegistryApp(options: RegistryAppOptions) {
     ttlMs: options.ttlMs ?? 3 * options.heartbeatIntervalMs,
     ...(options.now ? { now: options.now } : {}),
   });
+  await app.register(registryMetrics);
   await app.register(healthRoute);
+  await app.register(metricsRoute);
   await app.register(servicesRoutes);
   await app.register(membershipRoutes, { registryToken: options.registryToken });
   await app.register(dashboardRoutes);

@@ -17,6 +17,7 @@ describe('registry OpenAPI document', () => {
       'GET / 200',
       'GET /dashboard/state 200,400',
       'GET /health 200',
+      'GET /metrics 200',
       'GET /services 200,304,400',
       'GET /services/{type} 200,304,400',
       'POST /heartbeat 204,400,401,403,404',

@@ -46,6 +46,11 @@ export interface CallRequest extends HttpRequest {
   /** Makes a non-GET request safe to repeat on another instance. */
   idempotencyKey?: string;
   /**
+   * The id of the request this call is made for, sent on as `x-request-id` so the callee's
+   * log lines about it carry the same id (and named in this client's own log lines).
+   */
+  requestId?: string;
+  /**
    * Instances tried at most (each a different one while others are known). Default 4. A
    * request that is not safe to repeat is tried elsewhere only when it provably never arrived.
    */
@@ -168,6 +173,7 @@ export class RegistryClient {
     const deadline = this.timers.now() + (request.deadlineMs ?? 15_000);
     const headers = { ...request.headers };
     if (request.idempotencyKey !== undefined) headers[IDEMPOTENCY_KEY_HEADER] = request.idempotencyKey;
+    if (request.requestId !== undefined) headers['x-request-id'] = request.requestId;
 
     const tried = new Set<string>();
     let lastError: unknown;
@@ -199,7 +205,10 @@ export class RegistryClient {
         lastError = error;
         this.discovery.quarantine(instance.url);
         this.pools.discard(originOf(instance.url));
-        this.logger.warn({ err: error, instance: instance.url, type }, 'instance failed; trying another');
+        this.logger.warn(
+          { err: error, instance: instance.url, type, requestId: request.requestId },
+          'instance failed; trying another',
+        );
         if (!repeatable && !neverArrived(error)) throw new UncertainOutcomeError(instance.url, error);
       }
     }

@@ -9,3 +9,5 @@ export * from './registered';
 export * from './openapi';
 export * from './uuid-v5';
 export * from './account-id';
+export * from './metrics';
+export * from './request-id';

@@ -2,6 +2,8 @@ import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { DRAINING_HEADER } from '@grantline/contracts';
 import { installErrorHandlers, type ErrorMapper } from './errors';
+import { installMetrics } from './metrics';
+import { installRequestIds, REQUEST_ID_LOG_FIELD, requestIdOf } from './request-id';
 
 export interface ServerOptions {
   logLevel?: string;
@@ -25,8 +27,15 @@ export function createServer(options: ServerOptions = {}) {
       level: options.logLevel ?? 'info',
       ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l' } } } : {}),
     },
-    // Request lines would dominate the logs under load; errors are still logged.
-    logController: new LogController({ disableRequestLogging: true }),
+    // Fastify's two lines per request would dominate the logs under load; one "answered"
+    // line per change is written instead (see request-id.ts), and errors are still logged.
+    logController: new LogController({
+      disableRequestLogging: true,
+      requestIdLogLabel: REQUEST_ID_LOG_FIELD,
+    }),
+    // The id comes from x-request-id only when acceptable, so the header is read here.
+    requestIdHeader: false,
+    genReqId: requestIdOf,
     bodyLimit: 64 * 1024,
     ajv: {
       customOptions: {
@@ -45,6 +54,8 @@ export function createServer(options: ServerOptions = {}) {
   // Every service speaks JSON only: any other body is 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain');
   installErrorHandlers(app, options.mapError);
+  installRequestIds(app);
+  installMetrics(app);
   return app;
 }
 

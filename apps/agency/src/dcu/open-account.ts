@@ -26,6 +26,8 @@ export interface OpenAccountOptions {
   timeoutMs?: number;
   /** Across every attempt. */
   deadlineMs?: number;
+  /** The id of the proposal's request, passed on so the DCU's log lines carry it too. */
+  requestId?: string;
 }
 
 /** The ways opening an account can end, with what the route needs to answer and to log. */
@@ -85,6 +87,7 @@ export async function openDcuAccount(
       idempotencyKey: account.proposalId,
       check: (answer) => dcuAnswerProblem(answer, expectedAccountId),
       ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+      ...(options.requestId === undefined ? {} : { requestId: options.requestId }),
       deadlineMs: options.deadlineMs ?? 15_000,
     });
   } catch (error) {

@@ -49,7 +49,7 @@ export const proposalRoutes: FastifyPluginAsyncTypebox<ProposalRoutesOptions> = 
         return reply.status(201).send({ proposalId, status: 'rejected', reason: decision.reason });
       }
 
-      const outcome = await openDcuAccount({ proposalId, ...request.body }, options);
+      const outcome = await openDcuAccount({ proposalId, ...request.body }, { ...options, requestId: request.id });
       const retry = idempotencyKey === undefined ? RETRY_WITHOUT_KEY : RETRY_WITH_KEY;
       switch (outcome.kind) {
         case 'opened':

@@ -105,6 +105,8 @@ export const membershipRoutes: FastifyPluginAsyncTypebox<MembershipRoutesOptions
   app.post(
     '/heartbeat',
     {
+      // Every instance, every interval: counted in /metrics, not logged one by one.
+      config: { quietLog: true },
       schema: {
         tags: ['registry'],
         summary: 'Keep an instance listed',

@@ -1,0 +1,132 @@
+import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import {
+  collectDefaultMetrics,
+  Counter,
+  Gauge,
+  Histogram,
+  Registry,
+  type CounterConfiguration,
+  type GaugeConfiguration,
+  type HistogramConfiguration,
+} from 'prom-client';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** This service's Prometheus metrics; `GET /metrics` shows them (see `metricsRoute`). */
+    metrics: ServiceMetrics;
+  }
+}
+
+// The process's own metrics (CPU, memory, event loop, GC) exist once per process, however
+// many apps a test builds in it; they are collected on the first scrape.
+let processRegistry: Registry | undefined;
+function processMetrics(): Registry {
+  if (processRegistry === undefined) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+}
+
+/**
+ * One service's metrics (prom-client, a registry per app). The getters create a metric the
+ * first time and return the same one afterwards, so the code that counts something declares
+ * it where it counts, and two places naming one metric share it.
+ */
+export class ServiceMetrics {
+  readonly registry = new Registry();
+
+  counter<T extends string>(config: CounterConfiguration<T>): Counter<T> {
+    return (
+      this.existing(config.name, Counter) ?? new Counter({ ...config, registers: [this.registry] })
+    );
+  }
+
+  gauge<T extends string>(config: GaugeConfiguration<T>): Gauge<T> {
+    return (
+      this.existing(config.name, Gauge) ?? new Gauge({ ...config, registers: [this.registry] })
+    );
+  }
+
+  histogram<T extends string>(config: HistogramConfiguration<T>): Histogram<T> {
+    return (
+      this.existing(config.name, Histogram) ??
+      new Histogram({ ...config, registers: [this.registry] })
+    );
+  }
+
+  /** The Prometheus text exposition of this service's and the process's metrics. */
+  async text(): Promise<string> {
+    return `${await this.registry.metrics()}\n${await processMetrics().metrics()}`;
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  private existing<M>(name: string, kind: abstract new (...args: never[]) => M): M | undefined {
+    const found = this.registry.getSingleMetric(name);
+    if (found === undefined) return undefined;
+    if (!(found instanceof kind)) throw new Error(`metric ${name} already exists as another kind`);
+    return found;
+  }
+}
+
+/**
+ * Decorates `app.metrics` and times every answer into `http_request_duration_seconds` by
+ * method, route (the route's pattern, so ids do not make new series) and status code. Called
+ * by `createServer`.
+ */
+export function installMetrics(app: FastifyInstance): ServiceMetrics {
+  const metrics = new ServiceMetrics();
+  app.decorate('metrics', metrics);
+  const durations = metrics.histogram({
+    name: 'http_request_duration_seconds',
+    help: 'Time from receiving a request to the end of its answer, by method, route pattern and status code.',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  });
+  const replays = metrics.counter({
+    name: 'grantline_idempotent_replays_total',
+    help: 'Answers repeated for a request whose Idempotency-Key was already applied (nothing applied again), by route.',
+    labelNames: ['method', 'route'] as const,
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    // Requests that matched no route share one series, whatever their URL.
+    const route = request.routeOptions.url ?? 'unmatched';
+    durations.observe(
+      { method: request.method, route, status_code: reply.statusCode },
+      reply.elapsedTime / 1000,
+    );
+    if (reply.getHeader('idempotent-replayed') === 'true')
+      replays.inc({ method: request.method, route });
+  });
+  return metrics;
+}
+
+/** `GET /metrics`: Prometheus text format. Register after `registerOpenApi`, like the other routes. */
+export const metricsRoute: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'Prometheus metrics',
+        description:
+          'Request durations by method, route and status code, the process metrics, and the ' +
+          "service's own counters and gauges, in the Prometheus text format.",
+        response: {
+          200: {
+            description: 'The metrics in the Prometheus text exposition format',
+            content: { 'text/plain': { schema: { type: 'string' as const } } },
+          },
+        },
+      },
+    },
+    async (_request, reply) => {
+      const text = await app.metrics.text();
+      return reply.type(app.metrics.contentType).send(text);
+    },
+  );
+};

@@ -1,0 +1,51 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+
+export const REQUEST_ID_HEADER = 'x-request-id';
+
+/** The field that carries the request id in every log line about a request. */
+export const REQUEST_ID_LOG_FIELD = 'requestId';
+
+// 1 to 128 printable ASCII characters (API.md): anything else could forge log lines or grow
+// them without bound, so it is replaced rather than trusted.
+const ACCEPTABLE_REQUEST_ID = /^[\x20-\x7e]{1,128}$/;
+
+/** The caller's request id when acceptable, else a fresh one (Fastify's `genReqId`). */
+export function requestIdOf(request: IncomingMessage): string {
+  const given = request.headers[REQUEST_ID_HEADER];
+  return typeof given === 'string' && ACCEPTABLE_REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/**
+ * Every answer says which request it answers (`x-request-id`), and each answered request
+ * leaves one log line: at info for requests that change something, at debug for reads, so a
+ * change can be followed from service to service at the default level. A route opts out with
+ * `config: { quietLog: true }` (the registry's heartbeats). 5xx are logged by the error handler.
+ */
+export function installRequestIds(app: FastifyInstance): void {
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header(REQUEST_ID_HEADER, request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    if ((request.routeOptions.config as { quietLog?: boolean } | undefined)?.quietLog === true)
+      return;
+    const level = request.method === 'GET' || request.method === 'HEAD' ? 'debug' : 'info';
+    request.log[level](
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        statusCode: reply.statusCode,
+        durationMs: Math.round(reply.elapsedTime * 10) / 10,
+      },
+      'answered',
+    );
+  });
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Leave this route's answers out of the "answered" log lines (frequent and routine). */
+    quietLog?: boolean;
+  }
+}
