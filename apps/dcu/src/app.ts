@@ -3,7 +3,7 @@ import accountAccess from './plugins/account-access';
 import accountStore from './plugins/account-store';
 import closeouts, { type SendCloseout } from './plugins/closeouts';
 import { refusalToHttpError } from './routes/refusal-answers';
-import dcuMetrics from './plugins/dcu-metrics';
+import dcuMetrics, { storeMetrics } from './plugins/dcu-metrics';
 import { accountsRoutes } from './routes/accounts';
 import { researchersRoutes } from './routes/researchers';
 import { transactionsRoutes } from './routes/transactions';
@@ -42,7 +42,7 @@ export async function buildDcuApp(options: DcuAppOptions) {
     ...(options.lockStaleMs === undefined ? {} : { lockStaleMs: options.lockStaleMs }),
     ...(options.readFreshnessMs === undefined ? {} : { readFreshnessMs: options.readFreshnessMs }),
     ...(options.now === undefined ? {} : { now: options.now }),
-    ...(options.observer === undefined ? {} : { observer: options.observer }),
+    observer: storeMetrics(app.metrics, options.observer),
   });
   if (options.sendCloseout) {
     await app.register(closeouts, {

@@ -22,6 +22,15 @@ const MAX_RETRY_DELAY_MS = 30_000;
 export default fp<CloseoutsPluginOptions>(
   async (app, options) => {
     const intervalMs = options.intervalMs ?? 500;
+    const pendingGauge = app.metrics.gauge({
+      name: 'grantline_closeouts_pending',
+      help: 'Ended accounts whose closeout the agency has not acknowledged yet (as of the last look).',
+    });
+    const sent = app.metrics.counter({
+      name: 'grantline_closeouts_sent_total',
+      help: 'Closeouts sent to the agency: acknowledged, or failed (retried later with backoff).',
+      labelNames: ['outcome'] as const,
+    });
     /** Accounts whose last attempt failed: not before this time, doubling up to 30 s. */
     const backoff = new Map<string, { notBeforeMs: number; delayMs: number }>();
     let timer: NodeJS.Timeout | undefined;
@@ -37,6 +46,7 @@ export default fp<CloseoutsPluginOptions>(
       } catch (error) {
         app.log.warn({ err: error, accountId: closeout.accountId }, 'closeout not delivered; will retry');
       }
+      sent.inc({ outcome: acknowledged ? 'acknowledged' : 'failed' });
       if (!acknowledged) {
         const delayMs = Math.min(MAX_RETRY_DELAY_MS, (waiting?.delayMs ?? intervalMs / 2) * 2);
         backoff.set(closeout.accountId, { notBeforeMs: Date.now() + delayMs, delayMs });
@@ -50,6 +60,7 @@ export default fp<CloseoutsPluginOptions>(
     const tick = async (): Promise<void> => {
       try {
         const pending = await app.accounts.pendingCloseouts();
+        pendingGauge.set(pending.length);
         await Promise.all(pending.map((closeout) => sendOne(closeout).catch((error: unknown) => {
           app.log.warn({ err: error, accountId: closeout.accountId }, 'could not record the closeout');
         })));
