@@ -45,6 +45,11 @@ describe('DCU metrics', () => {
     expect(metricValue(text, 'grantline_withdrawals_total', { outcome: 'replayed' })).toBe(1);
     expect(metricValue(text, 'grantline_withdrawals_total', { outcome: 'rejected' })).toBe(1);
     expect(metricValue(text, 'grantline_withdrawals_total')).toBe(9);
+    // One at a time, each committed withdrawal is a group commit of its own, timed and sized;
+    // refusals and replays wrote nothing.
+    expect(metricValue(text, 'grantline_dcu_commit_seconds_count')).toBe(5);
+    expect(metricValue(text, 'grantline_dcu_group_commit_commands_sum')).toBe(5);
+    expect(metricValue(text, 'grantline_dcu_ledger_events_total')).toBe(5);
     expect(
       metricValue(text, 'grantline_idempotent_replays_total', {
         route: '/accounts/:accountId/withdrawals',
