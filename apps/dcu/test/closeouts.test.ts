@@ -75,9 +75,11 @@ describe('closeouts', () => {
     const view = (await app.inject({ url: `/accounts/${account.accountId}`, headers: bearer(account.ownerKey) })).json();
     expect(view).toMatchObject({ status: 'expired', balanceCents: 40_000_000 - 1_000, returnedCents: 40_000_000 - 1_000, closedAt: new Date(clock.ms).toISOString() });
     await until(async () => (await ledgerTypes(account.accountId)).includes('closeout-acknowledged'), 'the acknowledgement on disk');
-    // The outbox is empty: nothing will be sent again, now or after a restart.
+    // Once the acknowledgement is applied the outbox is empty: nothing is sent again, later or after a restart.
+    await until(async () => (await app.accounts.pendingCloseouts()).length === 0, 'an empty outbox');
     clock.ms += 10_000;
     expect(await app.accounts.pendingCloseouts()).toEqual([]);
+    expect(agency.received).toHaveLength(1);
     expect(await ledgerTypes(account.accountId)).toEqual(['opened', 'withdrawal', 'closed', 'closeout-acknowledged']);
   });
 

@@ -544,7 +544,7 @@ describe('the DCU under generated malformed requests', () => {
     expect(await readdir(folder.root)).toEqual(['accounts']);
     const inside = await filesUnder(folder.accountDir);
     const uuid = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
-    const allowed = new RegExp(`^(${uuid}\\.ledger\\.jsonl|${uuid}\\.json|${uuid}\\.lock|ends|ends/${uuid}\\.\\d+)$`);
+    const allowed = new RegExp(`^(${uuid}\\.ledger\\.jsonl|${uuid}\\.json|${uuid}\\.lock|${uuid}\\.checkpoint|ends|ends/${uuid}\\.\\d+)$`);
     expect(inside.filter((name) => !allowed.test(name))).toEqual([]);
 
     // The real account still adds up after whatever the fuzzer managed to withdraw.

@@ -10,11 +10,12 @@ import type {
 import { performance } from 'node:perf_hooks';
 import { measureDurableWrites } from './disk';
 import { fanOut, paceHeartbeats, peakRssBytes } from './registry-scale';
+import { appendWithdrawals } from './ledger-writer';
 import { forEachLimited, reproduceCommand, requestJson, waitUntil, type Harness } from './harness';
 import type { ScenarioId } from './options';
 import { BASELINE_OF } from './options';
 import type { ScenarioResult } from './results';
-import { degradation, rssGrowth } from './stats';
+import { degradation, rssGrowth, summarizeLatencies } from './stats';
 
 /** Enough for every 1-cent withdrawal of a long run at any rate this machine can reach. */
 export const ACCOUNT_FUNDING_CENTS = 50_000_000;
@@ -26,6 +27,12 @@ export const SPREAD_TYPES = 100;
 export const SPREAD_ACCOUNTS = 100;
 export const HEARTBEAT_INSTANCES = 10_000;
 export const WATCHERS = 5_000;
+/** Records already in the ledger of the long-history account. */
+export const HISTORY_RECORDS = 20_000;
+/** The start-up scenario's folder: this many accounts holding this many records in all. */
+export const STARTUP_ACCOUNTS = 200;
+export const STARTUP_RECORDS = 100_000;
+const STARTUP_RESTARTS = 5;
 
 type ScenarioRunner = (harness: Harness) => Promise<ScenarioResult>;
 
@@ -43,6 +50,9 @@ const TITLES: Record<ScenarioId, string> = {
   'dcu-read': 'DCU GET /accounts/:id with the owner key',
   'dcu-withdraw-hot': `DCU durable withdrawals of ${WITHDRAWAL_CENTS} cent, one hot account, a new Idempotency-Key each`,
   'dcu-withdraw-100': `DCU durable withdrawals of ${WITHDRAWAL_CENTS} cent over ${SPREAD_ACCOUNTS} accounts, a new Idempotency-Key each`,
+  'dcu-read-history': `DCU GET /accounts/:id of an account with ${HISTORY_RECORDS.toLocaleString('en-US')} records`,
+  'dcu-withdraw-history': `DCU durable withdrawals from an account with ${HISTORY_RECORDS.toLocaleString('en-US')} records`,
+  'dcu-startup': `DCU start: process start to the first answer, ${STARTUP_ACCOUNTS} accounts and ${STARTUP_RECORDS.toLocaleString('en-US')} records in the folder`,
   'agency-proposals': 'agency POST /proposals, accepted (agency -> DCU, a new account each)',
   'long-read': 'long run of DCU reads',
   'long-withdraw': 'long run of hot-account DCU withdrawals',
@@ -119,6 +129,106 @@ export const SCENARIOS: Record<ScenarioId, ScenarioRunner> = {
 
   'dcu-withdraw-hot': (harness) => withdrawScenario(harness, 'dcu-withdraw-hot', 1),
   'dcu-withdraw-100': (harness) => withdrawScenario(harness, 'dcu-withdraw-100', SPREAD_ACCOUNTS),
+
+  'dcu-read-history': async (harness) => {
+    const { dcu, account } = await dcuWithHistory(harness, 'dcu-read-history');
+    try {
+      const { result } = await harness.measure({
+        id: 'dcu-read-history',
+        title: TITLES['dcu-read-history'],
+        load: { url: dcu.url, path: `/accounts/${account.accountId}`, headers: bearer(account.ownerKey) },
+        watch: [dcu.process],
+        notes: [`compare with dcu-read (a fresh account): the cost of a read must not grow with the history`],
+      });
+      return result;
+    } finally {
+      await harness.stop(dcu.process);
+    }
+  },
+
+  'dcu-withdraw-history': async (harness) => {
+    const { dcu, account } = await dcuWithHistory(harness, 'dcu-withdraw-history');
+    try {
+      const keys = keySource('dcu-withdraw-history');
+      const { result } = await harness.measure({
+        id: 'dcu-withdraw-history',
+        title: TITLES['dcu-withdraw-history'],
+        load: {
+          url: dcu.url,
+          method: 'POST',
+          path: `/accounts/${account.accountId}/withdrawals`,
+          headers: { 'content-type': 'application/json', ...bearer(account.ownerKey) },
+          body: JSON.stringify({ amountCents: WITHDRAWAL_CENTS }),
+          setupRequest: (request: autocannon.RequestData) => {
+            request.headers['idempotency-key'] = keys();
+            return request;
+          },
+        },
+        watch: [dcu.process],
+        diskProbe: true,
+        notes: [`compare with dcu-withdraw-hot (a fresh account): the cost of a withdrawal must not grow with the history`],
+      });
+      return result;
+    } finally {
+      await harness.stop(dcu.process);
+    }
+  },
+
+  'dcu-startup': async (harness) => {
+    const registryUrl = await harness.systemRegistry();
+    const accountDir = harness.accountDir('dcu-startup');
+    const env = { REGISTRY_URL: registryUrl, ACCOUNT_DIR: accountDir, DAY_MS: '1000' };
+    const seeding = await harness.startApp('dcu', env, 'dcu-startup (seeding)');
+    let accounts: OpenAccountResponse[];
+    try {
+      accounts = await openAccounts(harness, seeding.url, STARTUP_ACCOUNTS);
+    } finally {
+      await harness.stop(seeding.process);
+    }
+    const perAccount = Math.floor(STARTUP_RECORDS / STARTUP_ACCOUNTS) - 1; // the opening record counts
+    for (const account of accounts) await appendWithdrawals(path.join(accountDir, `${account.accountId}.ledger.jsonl`), perAccount);
+    // Alternating with starts on an empty folder: on a shared machine node's own start-up
+    // varies a lot, and the difference is what the folder costs.
+    const emptyEnv = { ...env, ACCOUNT_DIR: harness.accountDir('dcu-startup-empty') };
+    const times: number[] = [];
+    const emptyTimes: number[] = [];
+    const listenTimes: number[] = [];
+    for (let restart = 0; restart < STARTUP_RESTARTS; restart++) {
+      const account = accounts[(restart * 37) % accounts.length]!;
+      const startedAt = performance.now();
+      const dcu = await harness.startApp('dcu', env, `dcu-startup ${restart + 1}`);
+      listenTimes.push(performance.now() - startedAt);
+      try {
+        const answer = await requestJson<AccountView>(`${dcu.url}/accounts/${account.accountId}`, { headers: bearer(account.ownerKey) });
+        if (answer.status !== 200) throw new Error(`GET /accounts/${account.accountId} answered ${answer.status}`);
+        times.push(performance.now() - startedAt);
+      } finally {
+        await harness.stop(dcu.process);
+      }
+      const emptyStartedAt = performance.now();
+      const empty = await harness.startApp('dcu', emptyEnv, `dcu-startup empty ${restart + 1}`);
+      try {
+        await requestJson(`${empty.url}/health`);
+        emptyTimes.push(performance.now() - emptyStartedAt);
+      } finally {
+        await harness.stop(empty.process);
+      }
+    }
+    const meanMs = (values: number[]) => Math.round(values.reduce((sum, value) => sum + value, 0) / values.length);
+    return {
+      id: 'dcu-startup',
+      title: TITLES['dcu-startup'],
+      command: reproduceCommand('dcu-startup', harness.options),
+      status: 'ok',
+      latency: summarizeLatencies(times),
+      failures: '',
+      succeeded: times.length,
+      notes: [
+        `${STARTUP_RESTARTS} starts of a DCU process on the same folder; each timed from spawning node to the 200 of its first GET /accounts/:id (an account of ${perAccount + 1} records, loaded on that request); the target is 1 s`,
+        `of which spawn to "listening": mean ${meanMs(listenTimes)} ms; the same DCU on an empty folder, spawn to its first answer: mean ${meanMs(emptyTimes)} ms (what the folder adds: ${meanMs(times) - meanMs(emptyTimes)} ms)`,
+      ],
+    };
+  },
 
   'agency-proposals': async (harness) => {
     const missing = harness.missingApp('registry', 'dcu', 'agency');
@@ -418,6 +528,28 @@ function withTrends(result: ScenarioResult): ScenarioResult {
   if (trend) result.degradation = trend;
   if (growth) result.rssGrowth = growth;
   return result;
+}
+
+/** A DCU on a folder with one account of HISTORY_RECORDS records, already loaded by one read. */
+async function dcuWithHistory(harness: Harness, label: string) {
+  const registryUrl = await harness.systemRegistry();
+  const accountDir = harness.accountDir(label);
+  const env = { REGISTRY_URL: registryUrl, ACCOUNT_DIR: accountDir, DAY_MS: '1000' };
+  const seeding = await harness.startApp('dcu', env, `${label} (seeding)`);
+  let account: OpenAccountResponse;
+  try {
+    [account] = await openAccounts(harness, seeding.url, 1);
+  } finally {
+    await harness.stop(seeding.process);
+  }
+  await appendWithdrawals(path.join(accountDir, `${account.accountId}.ledger.jsonl`), HISTORY_RECORDS - 1);
+  const dcu = await harness.startApp('dcu', env, label);
+  const first = await requestJson<AccountView>(`${dcu.url}/accounts/${account.accountId}`, { headers: bearer(account.ownerKey) });
+  if (first.status !== 200 || first.body.balanceCents !== ACCOUNT_FUNDING_CENTS - (HISTORY_RECORDS - 1)) {
+    await harness.stop(dcu.process);
+    throw new Error(`the long-history account reads ${first.status} ${JSON.stringify(first.body)}`);
+  }
+  return { dcu, account };
 }
 
 async function startDcu(harness: Harness, label: string) {

@@ -27,8 +27,8 @@ export const TARGETS: TargetSpec[] = [
     kind: 'ratio',
     scenario: 'dcu-read',
     baseline: 'fastify-hello',
-    minimum: 0.5,
-    description: 'DCU read ≥ 0.5 × bare Fastify hello',
+    minimum: 0.7,
+    description: 'DCU read ≥ 0.7 × bare Fastify hello',
   },
   {
     kind: 'ratio',
@@ -43,6 +43,20 @@ export const TARGETS: TargetSpec[] = [
     baseline: 'disk-durable-write',
     minimum: 4,
     description: '100-account withdrawals ≥ 4 × raw sequential durable writes',
+  },
+  {
+    kind: 'ratio',
+    scenario: 'dcu-read-history',
+    baseline: 'dcu-read',
+    minimum: 0.8,
+    description: 'DCU read of a 20,000-record account ≥ 0.8 × a fresh account',
+  },
+  {
+    kind: 'ratio',
+    scenario: 'dcu-withdraw-history',
+    baseline: 'dcu-withdraw-hot',
+    minimum: 0.8,
+    description: 'Withdrawals from a 20,000-record account ≥ 0.8 × a fresh account',
   },
   {
     kind: 'ratio',

@@ -96,7 +96,7 @@ describe('scenario rows', () => {
       '12.3',
       'none',
       '0.40× fastify-hello',
-      'FAIL: 0.40× < 0.50× (missed by 20.0%)',
+      'FAIL: 0.40× < 0.70× (missed by 42.9%)',
       '`npm run bench -- --only dcu-read -d 10 -c 50`',
     ]);
   });
@@ -136,7 +136,7 @@ describe('renderMarkdown', () => {
     expect(markdown).toContain('AMD EPYC, 2 cores');
     expect(markdown).toContain('Node v20.20.2');
     expect(markdown).toContain('/dev/vda (ext4');
-    expect(markdown).toContain('| DCU read ≥ 0.5 × bare Fastify hello | pass: 0.57× ≥ 0.50× |');
+    expect(markdown).toContain('| DCU read ≥ 0.7 × bare Fastify hello | FAIL: 0.57× < 0.70× (missed by 18.4%) |');
     expect(markdown).toContain('![chart-overview](chart-overview.svg)');
   });
 

@@ -91,7 +91,8 @@ export async function readAccountFolder(accountDir: string): Promise<AccountFold
   const endsListed = names.includes('ends')
     ? (await readdir(path.join(accountDir, 'ends'))).map((entry) => entry.replace(/\.\d+$/, ''))
     : [];
-  for (const name of names.filter((n) => !n.endsWith(LEDGER_SUFFIX) && n !== 'ends')) {
+  // `ends/` lists closeouts not yet acknowledged; `<id>.checkpoint` only saves reading a whole ledger.
+  for (const name of names.filter((n) => !n.endsWith(LEDGER_SUFFIX) && n !== 'ends' && !n.endsWith('.checkpoint'))) {
     const match = /^(.+)\.json$/.exec(name);
     const files = match ? accounts.get(match[1]!) : undefined;
     if (!match) {

@@ -19,11 +19,11 @@ export async function fsyncDirectory(directory: string): Promise<void> {
   }
 }
 
-async function writeTempFile(path: string, contents: string): Promise<string> {
+async function writeTempFile(path: string, contents: string | Buffer): Promise<string> {
   const tempPath = tempPathFor(path);
   const handle = await open(tempPath, 'wx', 0o600);
   try {
-    await handle.writeFile(contents, 'utf8');
+    await handle.writeFile(contents);
     await handle.sync();
   } catch (error) {
     await handle.close();
@@ -38,7 +38,7 @@ async function writeTempFile(path: string, contents: string): Promise<string> {
  * Replaces `path` with `contents` so that after a crash at any instant the file holds either
  * the old or the new contents in full: temp file, fsync, rename, fsync the folder.
  */
-export async function replaceFileAtomically(path: string, contents: string): Promise<void> {
+export async function replaceFileAtomically(path: string, contents: string | Buffer): Promise<void> {
   const tempPath = await writeTempFile(path, contents);
   try {
     await rename(tempPath, path);

@@ -31,6 +31,7 @@ import {
   type WithdrawalResult,
 } from '../store';
 import { AccountLock } from './account-lock';
+import { readCheckpoint, writeCheckpoint } from './checkpoint';
 import { CloseoutIndex } from './closeout-index';
 import { CommitQueue, type Queued } from './commit-queue';
 import { createFileExclusively, replaceFileAtomically } from './durable-files';
@@ -44,6 +45,8 @@ const MAX_BATCH = 512;
 /** Longest a busy account keeps its lock between batches before letting others in. */
 const LEASE_MS = 50;
 const SNAPSHOT_DELAY_MS = 1000;
+/** A checkpoint is written once the ledger grew by this much since the last, or by a quarter of its size. */
+const CHECKPOINT_GROWTH_BYTES = 256 * 1024;
 /** How stale a read may be with respect to changes made by another instance. */
 const FRESHNESS_MS = 5;
 /** A temp file or lock directory untouched this long belongs to a dead process. */
@@ -99,6 +102,8 @@ interface LoadedAccount {
   commits: CommitQueue<AccountCommand, Answer>;
   snapshotTimer: NodeJS.Timeout | undefined;
   snapshotWrite: Promise<void>;
+  /** Ledger bytes covered by the newest checkpoint on disk (0: none). */
+  checkpointedBytes: number;
 }
 
 /**
@@ -341,6 +346,10 @@ export class FileAccountStore implements AccountStore {
     return join(this.directory, `${accountId}.json`);
   }
 
+  checkpointPath(accountId: string): string {
+    return join(this.directory, `${accountId}.checkpoint`);
+  }
+
   private lockPath(accountId: string): string {
     return join(this.directory, `${accountId}.lock`);
   }
@@ -384,17 +393,14 @@ export class FileAccountStore implements AccountStore {
     }
     const ledger = new LedgerFile(path);
     try {
-      const { records, endOffset } = await ledger.scan(0);
-      const first = records[0]?.event;
-      if (first?.type !== 'opened' || first.accountId !== accountId) {
-        throw new AccountDamaged(`The ledger of account ${accountId} does not start with its opening record.`);
-      }
+      const checkpoint = await readCheckpoint(this.checkpointPath(accountId), accountId);
+      const usable = checkpoint !== undefined && checkpoint.appliedBytes <= (await ledger.size());
       const entry: LoadedAccount = {
         accountId,
         ledger,
-        state: evolve(undefined, first),
+        state: undefined as unknown as AccountState,
         keys: new AccountKeys(),
-        idempotency: new IdempotencyIndex(),
+        idempotency: usable ? checkpoint.index : new IdempotencyIndex(),
         appliedBytes: 0,
         writingEnd: 0,
         sizeCheckedAt: Number.NEGATIVE_INFINITY,
@@ -402,15 +408,37 @@ export class FileAccountStore implements AccountStore {
         commits: new CommitQueue((queue) => this.drain(entry, queue)),
         snapshotTimer: undefined,
         snapshotWrite: Promise.resolve(),
+        checkpointedBytes: 0,
       };
-      entry.keys.add(first.ownerId, this.keyDeriver.keyFor(accountId, first.ownerId));
-      this.apply(entry, records.slice(1));
-      entry.appliedBytes = endOffset;
+      if (usable) {
+        // The checkpoint plus the ledger's tail: loading costs the same however long the history.
+        entry.state = checkpoint.state;
+        entry.appliedBytes = checkpoint.appliedBytes;
+        entry.checkpointedBytes = checkpoint.appliedBytes;
+        for (const researcherId of entry.state.researchers.keys()) {
+          entry.keys.add(researcherId, this.keyDeriver.keyFor(accountId, researcherId));
+        }
+        const { records, endOffset } = await ledger.scan(entry.appliedBytes);
+        this.apply(entry, records);
+        entry.appliedBytes = endOffset;
+      } else {
+        const { records, endOffset } = await ledger.scan(0);
+        const first = records[0]?.event;
+        if (first?.type !== 'opened' || first.accountId !== accountId) {
+          throw new AccountDamaged(`The ledger of account ${accountId} does not start with its opening record.`);
+        }
+        entry.state = evolve(undefined, first);
+        entry.keys.add(first.ownerId, this.keyDeriver.keyFor(accountId, first.ownerId));
+        this.apply(entry, records.slice(1));
+        entry.appliedBytes = endOffset;
+      }
       if (!entry.state.closeoutAcknowledged) {
         // Makes sure the closer will find it, whatever happened between opening and listing.
         await this.closeouts.add(accountId, entry.state.closed ? 0 : entry.state.expiresAtMs);
       }
       this.entries.set(accountId, entry);
+      // A long history read in full: checkpoint it, so the next load reads only the tail.
+      if (entry.appliedBytes - entry.checkpointedBytes >= CHECKPOINT_GROWTH_BYTES) this.scheduleSnapshot(entry);
       return entry;
     } catch (error) {
       await ledger.close().catch(() => undefined);
@@ -590,9 +618,21 @@ export class FileAccountStore implements AccountStore {
       writtenAt: new Date(this.now()).toISOString(),
     };
     const contents = `${JSON.stringify(snapshot, null, 2)}\n`;
+    // The checkpoint is taken in the same synchronous step, so state, index and offset agree.
+    const grown = entry.appliedBytes - entry.checkpointedBytes;
+    const checkpoint =
+      grown >= Math.max(CHECKPOINT_GROWTH_BYTES, entry.checkpointedBytes / 4)
+        ? { state: entry.state, indexBytes: entry.idempotency.toBytes(), appliedBytes: entry.appliedBytes }
+        : undefined;
     const write = entry.snapshotWrite
       .catch(() => undefined)
-      .then(() => replaceFileAtomically(this.snapshotPath(entry.accountId), contents));
+      .then(async () => {
+        await replaceFileAtomically(this.snapshotPath(entry.accountId), contents);
+        if (checkpoint) {
+          await writeCheckpoint(this.checkpointPath(entry.accountId), checkpoint);
+          entry.checkpointedBytes = Math.max(entry.checkpointedBytes, checkpoint.appliedBytes);
+        }
+      });
     entry.snapshotWrite = write.catch(() => undefined);
     return write;
   }

@@ -41,6 +41,37 @@ export class IdempotencyIndex {
     return found;
   }
 
+  /** The whole index as bytes, for a checkpoint: count, offset width, capacity, then both arrays. */
+  toBytes(): Buffer {
+    const header = Buffer.alloc(9);
+    header.writeUInt32LE(this.count, 0);
+    header.writeUInt8(this.offsets instanceof Uint32Array ? 4 : 8, 4);
+    header.writeUInt32LE(this.digests.length, 5);
+    return Buffer.concat([
+      header,
+      Buffer.from(this.digests.buffer, this.digests.byteOffset, this.digests.byteLength),
+      Buffer.from(this.offsets.buffer, this.offsets.byteOffset, this.offsets.byteLength),
+    ]);
+  }
+
+  /** The index `toBytes` wrote; undefined when the bytes do not have its shape. */
+  static fromBytes(bytes: Buffer): IdempotencyIndex | undefined {
+    if (bytes.length < 9) return undefined;
+    const count = bytes.readUInt32LE(0);
+    const offsetWidth = bytes.readUInt8(4);
+    const capacity = bytes.readUInt32LE(5);
+    if ((offsetWidth !== 4 && offsetWidth !== 8) || capacity < 16 || (capacity & (capacity - 1)) !== 0) return undefined;
+    if (bytes.length !== 9 + capacity * 8 + capacity * offsetWidth || count * 10 > capacity * 7) return undefined;
+    const index = new IdempotencyIndex(capacity);
+    // Copied out of the file's buffer: typed arrays need aligned, owned memory.
+    index.digests = new Float64Array(bytes.buffer.slice(bytes.byteOffset + 9, bytes.byteOffset + 9 + capacity * 8));
+    const offsetsAt = bytes.byteOffset + 9 + capacity * 8;
+    const offsetBytes = bytes.buffer.slice(offsetsAt, offsetsAt + capacity * offsetWidth);
+    index.offsets = offsetWidth === 4 ? new Uint32Array(offsetBytes) : new Float64Array(offsetBytes);
+    index.count = count;
+    return index;
+  }
+
   private insert(digest: number, offset: number): void {
     const mask = this.digests.length - 1;
     let slot = digest & mask;

@@ -1,0 +1,62 @@
+import { readFile } from 'node:fs/promises';
+import { crc32 } from 'node:zlib';
+import type { AccountState, Member } from '../../domain/account';
+import { replaceFileAtomically } from './durable-files';
+import { IdempotencyIndex } from './idempotency-index';
+
+/** What an account loads from instead of its whole ledger: the state and index up to `appliedBytes`. */
+export interface Checkpoint {
+  state: AccountState;
+  index: IdempotencyIndex;
+  /** The ledger's records before this offset are folded in; the tail after it is read on load. */
+  appliedBytes: number;
+}
+
+/**
+ * `<id>.checkpoint`: `<crc32 hex>\n<state as JSON>\n<index bytes>`, the CRC-32 covering
+ * everything after the first line, replaced atomically. A checkpoint that is missing, torn or
+ * fails its checksum is ignored (the ledger is read in full instead): it only saves time.
+ */
+export async function writeCheckpoint(
+  path: string,
+  checkpoint: Omit<Checkpoint, 'index'> & { indexBytes: Buffer },
+): Promise<void> {
+  const { state } = checkpoint;
+  const header = JSON.stringify({
+    appliedBytes: checkpoint.appliedBytes,
+    state: { ...state, researchers: [...state.researchers.values()], everAdded: [...state.everAdded] },
+  });
+  const body = Buffer.concat([Buffer.from(`${header}\n`, 'utf8'), checkpoint.indexBytes]);
+  const sum = crc32(body).toString(16).padStart(8, '0');
+  await replaceFileAtomically(path, Buffer.concat([Buffer.from(`${sum}\n`, 'utf8'), body]));
+}
+
+export async function readCheckpoint(path: string, accountId: string): Promise<Checkpoint | undefined> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch {
+    return undefined;
+  }
+  if (bytes.length < 10 || bytes[8] !== 0x0a) return undefined;
+  const body = bytes.subarray(9);
+  if (crc32(body) !== Number.parseInt(bytes.toString('utf8', 0, 8), 16)) return undefined;
+  const newline = body.indexOf(0x0a);
+  if (newline === -1) return undefined;
+  try {
+    const header = JSON.parse(body.toString('utf8', 0, newline)) as {
+      appliedBytes: number;
+      state: Omit<AccountState, 'researchers' | 'everAdded'> & { researchers: Member[]; everAdded: string[] };
+    };
+    const index = IdempotencyIndex.fromBytes(body.subarray(newline + 1));
+    if (!index || header.state.accountId !== accountId || !Number.isSafeInteger(header.appliedBytes)) return undefined;
+    const state: AccountState = {
+      ...header.state,
+      researchers: new Map(header.state.researchers.map((member) => [member.researcherId, member])),
+      everAdded: new Set(header.state.everAdded),
+    };
+    return { state, index, appliedBytes: header.appliedBytes };
+  } catch {
+    return undefined;
+  }
+}
