@@ -19,6 +19,8 @@ export interface SystemOptions {
   logLevel?: string;
   /** How many registries (default 1); services register with each and read from any. */
   registries?: number;
+  /** More settings for every agency or every DCU (e.g. PEER_TIMEOUT_MS). */
+  env?: Partial<Record<'agency' | 'dcu', Record<string, string>>>;
 }
 
 export type Secrets = SystemSecrets;
@@ -32,6 +34,8 @@ export function freshSecrets(): Secrets {
 /** The environment a child starts from: this one, less anything that would point it elsewhere. */
 function baseEnvironment(): Record<string, string> {
   const skip = new Set([
+    'PEER_TIMEOUT_MS',
+    'PEER_MAX_ANSWER_BYTES',
     'PORT',
     'HOST',
     'ADVERTISED_URL',
@@ -134,7 +138,7 @@ export class GrantlineSystem {
       if (this.options.lockStaleMs !== undefined)
         extra.LOCK_STALE_MS = String(this.options.lockStaleMs);
     }
-    const service = this.spawn(app, extra);
+    const service = this.spawn(app, { ...extra, ...this.options.env?.[app] });
     (app === 'dcu' ? this.dcus : this.agencies).push(service);
     return service;
   }
