@@ -139,6 +139,70 @@ describe('registry dashboard in Chromium', () => {
     expect(await focusedHref(page)).toBe(href);
     await context.close();
   });
+
+  it('stays usable with 3,000 instances: collapsed per type, a filter, and changes shown by watching', async () => {
+    // A registry of its own with a long TTL, so 3,000 instances stay listed without heartbeats.
+    const big = await startNode(registryMain, 'registry', {
+      PORT: '0',
+      REGISTRY_TOKEN: registryToken,
+      HEARTBEAT_INTERVAL_MS: '1000',
+      TTL_MS: '600000',
+    });
+    processes.push(big.child);
+    const register = async (type: string, port: number) => {
+      const response = await fetch(`${big.url}/register`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${registryToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ type, url: `http://127.0.0.1:${port}` }),
+      });
+      expect(response.status).toBe(201);
+    };
+    const ports = Array.from({ length: 3_000 }, (_, index) => 10_000 + index);
+    for (let start = 0; start < ports.length; start += 100) {
+      await Promise.all(
+        ports.slice(start, start + 100).map((port) => register(port % 3 === 0 ? 'bulk-b' : port % 3 === 1 ? 'bulk-c' : 'bulk-a', port)),
+      );
+    }
+
+    const context = await browser!.newContext({ viewport: { width: 1280, height: 720 } });
+    const page = await context.newPage();
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await page.goto(`${big.url}/`);
+    await page.locator('#totals').getByText('3,000 instances in 3 types').waitFor();
+    // Large types start collapsed: their rows are not even in the page.
+    expect(await page.locator('section[data-type="bulk-a"] details').getAttribute('open')).toBeNull();
+    expect(await page.locator('tr[data-url]').count()).toBe(0);
+    await page.locator('section[data-type="bulk-a"] h2').getByText('1,000 instances').waitFor();
+
+    // Opening one shows a bounded number of rows and says how many more there are.
+    await page.locator('section[data-type="bulk-a"] summary').click();
+    await page.locator('section[data-type="bulk-a"] .more').getByText('Showing 200 of 1,000').waitFor();
+    expect(await page.locator('section[data-type="bulk-a"] tr[data-url]').count()).toBe(200);
+
+    // The filter finds one instance among all of them.
+    await page.locator('#filter').fill('127.0.0.1:12345');
+    await page.locator('#totals').getByText('1 of 3,000 instances match').waitFor();
+    // (Late: these stand-ins never heartbeat; the long TTL keeps them listed.)
+    await expectRow(page, 'http://127.0.0.1:12345', 'late');
+    expect(await page.locator('tr[data-url]').count()).toBe(1);
+    expect(await page.locator('section[data-type="bulk-a"]').isHidden()).toBe(true);
+
+    // A new instance shows up through the page's watch (its periodic re-read is 5 s apart here).
+    await page.locator('#filter').fill('127.0.0.1:19999');
+    await register('bulk-new', 19_999);
+    await row(page, 'http://127.0.0.1:19999').waitFor();
+    await page.locator('#totals').getByText('1 of 3,001 instances match').waitFor();
+    mkdirSync(screenshotDir, { recursive: true });
+    await page.locator('#filter').fill('');
+    await page.locator('#totals').getByText('3,001 instances in 4 types').waitFor();
+    // The type the user opened stays open; the others stay collapsed.
+    await page.locator('section[data-type="bulk-a"] .more').getByText('Showing 200 of 1,000').waitFor();
+    expect(await page.locator('section[data-type="bulk-b"] details').getAttribute('open')).toBeNull();
+    await page.screenshot({ path: path.join(screenshotDir, 'dashboard-3000.png'), fullPage: true });
+    expect(pageErrors).toEqual([]);
+    await context.close();
+  });
 });
 
 async function expectRow(page: Page, url: string, state: 'live' | 'late', timeout = 10_000): Promise<void> {

@@ -36,7 +36,7 @@ export async function paceHeartbeats(input: {
   durationSeconds: number;
   connections: number;
 }): Promise<PacedOutcome> {
-  const pool = new Pool(input.url, { connections: input.connections, pipelining: 1 });
+  const pool = new Pool(input.url, { connections: input.connections, pipelining: 8 });
   const latencies: number[] = [];
   const statusCounts: Record<string, number> = {};
   let errors = 0;

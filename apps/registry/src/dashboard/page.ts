@@ -1,6 +1,9 @@
 /**
- * The registry dashboard: one self-contained page (no asset from the internet) that polls
- * `/dashboard/state` once per heartbeat interval and redraws the table of live instances.
+ * The registry dashboard: one self-contained page (no asset from the internet). It watches
+ * `/dashboard/state?index=&wait=` so a registration or a departure shows at once, and re-reads
+ * the state about once per heartbeat interval for ages and late marks. One collapsible section
+ * per type; a large type starts collapsed and shows at most a few hundred rows at a time, and
+ * a filter finds instances by URL, id or type: usable with 10,000 instances.
  * Kept as a string module so `tsc` ships it in dist without a copy step.
  */
 export const dashboardPage = /* html */ `<!doctype html>
@@ -49,6 +52,16 @@ export const dashboardPage = /* html */ `<!doctype html>
   caption { text-align: left; }
   main[data-stale="true"] section { opacity: .6; }
   #status[data-state="error"] { color: var(--late); font-weight: 600; }
+  .tools { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: center; flex-basis: 100%; }
+  .tools label { font-weight: 600; }
+  .tools input { font: inherit; padding: .3rem .5rem; border: 1px solid var(--line); border-radius: .3rem;
+                 background: var(--card); color: var(--fg); min-width: 16rem; max-width: 100%; }
+  summary { cursor: pointer; list-style-position: outside; }
+  summary h2 { display: inline-flex; margin: 0; }
+  details[open] summary { margin-bottom: .5rem; }
+  .late-count { color: var(--late); font-weight: 600; font-size: .95rem; }
+  .more { color: var(--muted); margin: .5rem 0 0; }
+  section[hidden] { display: none; }
   @media (max-width: 40rem) {
     thead { display: none; }
     tr { display: block; border-top: 1px solid var(--line); padding: .4rem 0; }
@@ -63,6 +76,11 @@ export const dashboardPage = /* html */ `<!doctype html>
   <p class="meta">Live service instances. Heartbeat every <span id="interval">–</span>;
     an instance is marked late after <span id="late-after">–</span> and dropped after
     <span id="ttl">–</span> of silence.</p>
+  <div class="tools">
+    <label for="filter">Filter</label>
+    <input id="filter" type="search" placeholder="URL, id or type" autocomplete="off" aria-describedby="totals">
+    <span class="meta" id="totals"></span>
+  </div>
   <p class="meta" id="status" data-state="loading">Loading…</p>
 </header>
 <main id="services" aria-busy="true" aria-describedby="status"></main>
@@ -74,12 +92,18 @@ export const dashboardPage = /* html */ `<!doctype html>
 <script>
 (() => {
   // Updates the page in place, keyed by type and instance id: keyboard focus and text
-  // selection survive each poll, and screen readers hear only what changed.
+  // selection survive each update, and screen readers hear only what changed. Rows exist only
+  // for open sections, and at most MAX_ROWS of them per type, so 10,000 instances stay usable.
+  const MAX_ROWS = 200;
+  const OPEN_UP_TO = 50; // a type with more instances starts collapsed
   const main = document.getElementById('services');
   const statusLine = document.getElementById('status');
   const announcer = document.getElementById('announcer');
-  const sections = new Map(); // type -> { section, count, body, rows: Map(id -> row parts) }
-  let delayMs = 1000;
+  const filterInput = document.getElementById('filter');
+  const totals = document.getElementById('totals');
+  // type -> { section, details, count, lateCount, body, more, rows: Map(id -> row parts), ids: Set, userOpen }
+  const sections = new Map();
+  let lastState = null;
   let firstRender = true;
   let empty = null;
   let reachable = true;
@@ -92,6 +116,7 @@ export const dashboardPage = /* html */ `<!doctype html>
     if (m < 60) return m + ' min ' + (s % 60) + ' s';
     return Math.floor(m / 60) + ' h ' + (m % 60) + ' min';
   };
+  const plural = (n, word) => n.toLocaleString('en-US') + ' ' + word + (n === 1 ? '' : 's');
   const announce = (message) => { announcer.textContent = message; };
   const setText = (node, text) => { if (node.textContent !== text) node.textContent = text; };
 
@@ -106,12 +131,17 @@ export const dashboardPage = /* html */ `<!doctype html>
     const section = document.createElement('section');
     section.dataset.type = type;
     section.setAttribute('aria-labelledby', 'type-' + type);
+    const details = document.createElement('details');
+    const summary = document.createElement('summary');
     const heading = document.createElement('h2');
     heading.id = 'type-' + type;
     heading.textContent = type;
     const count = document.createElement('span');
     count.className = 'count';
-    heading.append(' ', count);
+    const lateCount = document.createElement('span');
+    lateCount.className = 'late-count';
+    heading.append(' ', count, ' ', lateCount);
+    summary.append(heading);
     const table = document.createElement('table');
     const caption = table.createCaption();
     caption.className = 'visually-hidden';
@@ -123,12 +153,24 @@ export const dashboardPage = /* html */ `<!doctype html>
       th.textContent = title;
       head.append(th);
     }
-    section.append(heading, table);
-    return { section, count, body: table.createTBody(), rows: new Map() };
+    const more = document.createElement('p');
+    more.className = 'more';
+    more.hidden = true;
+    details.append(summary, table, more);
+    section.append(details);
+    const entry = { section, details, count, lateCount, body: table.createTBody(), more, rows: new Map(), ids: null, userOpen: undefined, pageOpen: false };
+    // A toggle by the user sticks; the page's own opening (filter, size) is not a choice.
+    // (The toggle event comes later, so the page remembers what it set last.)
+    details.addEventListener('toggle', () => {
+      if (details.open === entry.pageOpen) return;
+      entry.userOpen = details.open;
+      if (lastState) render(lastState);
+    });
+    return entry;
   }
 
   function createRow(entry, instance) {
-    const row = entry.body.insertRow();
+    const row = document.createElement('tr');
     row.dataset.instanceId = instance.id;
     row.dataset.url = instance.url;
     const idCell = cell(row, 'Instance');
@@ -148,22 +190,33 @@ export const dashboardPage = /* html */ `<!doctype html>
     return { row, up, heard, stateCell, badge };
   }
 
+  const matches = (type, instance, needle) =>
+    !needle || type.includes(needle) || instance.url.toLowerCase().includes(needle) || instance.id.includes(needle);
+
   function render(state) {
+    lastState = state;
     setText(document.getElementById('interval'), seconds(state.heartbeatIntervalMs));
     setText(document.getElementById('late-after'), seconds(Math.round(state.heartbeatIntervalMs * 1.5)));
     setText(document.getElementById('ttl'), seconds(state.ttlMs));
-    const changes = [];
+    const needle = filterInput.value.trim().toLowerCase();
+    const lateAfterMs = state.heartbeatIntervalMs * 1.5;
+    const isLate = (instance) => state.now - Date.parse(instance.lastHeartbeatAt) > lateAfterMs;
+    const joined = [];
+    const left = [];
     const types = Object.keys(state.services).sort();
+    let total = 0;
+    let shown = 0;
 
     for (const [type, entry] of sections) {
       if (types.includes(type)) continue;
       entry.section.remove();
       sections.delete(type);
-      changes.push('no ' + type + ' instance is left');
+      left.push('no ' + type + ' instance is left');
     }
     let previous = null;
     for (const type of types) {
       const instances = state.services[type];
+      total += instances.length;
       let entry = sections.get(type);
       if (!entry) {
         entry = createSection(type);
@@ -173,37 +226,36 @@ export const dashboardPage = /* html */ `<!doctype html>
       const expectedNext = previous ? previous.nextSibling : main.firstChild;
       if (expectedNext !== entry.section) main.insertBefore(entry.section, expectedNext);
       previous = entry.section;
-      setText(entry.count, instances.length + (instances.length === 1 ? ' instance' : ' instances'));
 
+      // Who joined and who left, from the ids: cheap, and right for collapsed sections too.
       const ids = new Set(instances.map((instance) => instance.id));
-      for (const [id, parts] of entry.rows) {
-        if (ids.has(id)) continue;
-        parts.row.remove();
-        entry.rows.delete(id);
-        changes.push(type + ' instance ' + parts.row.dataset.url + ' left');
+      if (entry.ids) {
+        for (const instance of instances) if (!entry.ids.has(instance.id)) joined.push(type + ' instance ' + instance.url + ' joined');
+        for (const [id, parts] of entry.rows) if (!ids.has(id)) left.push(type + ' instance ' + parts.row.dataset.url + ' left');
+        const unseen = [...entry.ids].filter((id) => !ids.has(id) && !entry.rows.has(id)).length;
+        if (unseen > 0) left.push(plural(unseen, type + ' instance') + ' left');
       }
-      for (const instance of instances) {
-        let parts = entry.rows.get(instance.id);
-        if (!parts) {
-          parts = createRow(entry, instance);
-          entry.rows.set(instance.id, parts);
-          changes.push(type + ' instance ' + instance.url + ' joined');
-        }
-        const silentMs = Math.max(0, state.now - Date.parse(instance.lastHeartbeatAt));
-        const late = silentMs > state.heartbeatIntervalMs * 1.5;
-        setText(parts.up, age(state.now - Date.parse(instance.registeredAt)));
-        setText(parts.heard, seconds(silentMs) + ' ago');
-        const mark = late ? 'late' : 'live';
-        if (parts.stateCell.dataset.state !== mark) {
-          if (parts.stateCell.dataset.state) changes.push(type + ' instance ' + instance.url + ' is ' + mark);
-          parts.stateCell.dataset.state = mark;
-          parts.row.dataset.state = mark;
-          parts.badge.className = 'badge ' + mark;
-          parts.badge.textContent = late ? 'late' : 'live';
-        }
+      entry.ids = ids;
+
+      const lateTotal = instances.reduce((n, instance) => n + (isLate(instance) ? 1 : 0), 0);
+      setText(entry.count, plural(instances.length, 'instance'));
+      setText(entry.lateCount, lateTotal > 0 ? lateTotal.toLocaleString('en-US') + ' late' : '');
+      const matching = needle ? instances.filter((instance) => matches(type, instance, needle)) : instances;
+      entry.section.hidden = matching.length === 0;
+      shown += matching.length;
+      const open = needle ? matching.length > 0 && entry.userOpen !== false : entry.userOpen ?? instances.length <= OPEN_UP_TO;
+      if (entry.details.open !== open) {
+        entry.pageOpen = open;
+        entry.details.open = open;
       }
+      const visible = open ? matching.slice(0, MAX_ROWS) : [];
+      renderRows(entry, visible, state, isLate);
+      const hiddenCount = open ? matching.length - visible.length : 0;
+      entry.more.hidden = hiddenCount === 0;
+      setText(entry.more, hiddenCount > 0 ? 'Showing ' + visible.length + ' of ' + matching.length.toLocaleString('en-US') + '; type in the filter to find others.' : '');
     }
 
+    setText(totals, needle ? shown.toLocaleString('en-US') + ' of ' + plural(total, 'instance') + ' match' : plural(total, 'instance') + ' in ' + plural(types.length, 'type'));
     if (types.length === 0 && !empty) {
       empty = document.createElement('p');
       empty.className = 'empty';
@@ -214,33 +266,115 @@ export const dashboardPage = /* html */ `<!doctype html>
       empty = null;
     }
     main.setAttribute('aria-busy', 'false');
-    if (!firstRender && changes.length > 0) announce(changes.join('; ') + '.');
+    const changes = joined.concat(left);
+    if (!firstRender && changes.length > 0) {
+      announce(changes.length <= 5 ? changes.join('; ') + '.' : plural(joined.length, 'instance') + ' joined and ' + left.length + ' left.');
+    }
     firstRender = false;
   }
 
+  function renderRows(entry, instances, state, isLate) {
+    const wanted = new Set(instances.map((instance) => instance.id));
+    for (const [id, parts] of entry.rows) {
+      if (wanted.has(id)) continue;
+      parts.row.remove();
+      entry.rows.delete(id);
+    }
+    let previousRow = null;
+    for (const instance of instances) {
+      let parts = entry.rows.get(instance.id);
+      if (!parts) {
+        parts = createRow(entry, instance);
+        entry.rows.set(instance.id, parts);
+      }
+      const expectedNext = previousRow ? previousRow.nextSibling : entry.body.firstChild;
+      if (expectedNext !== parts.row) entry.body.insertBefore(parts.row, expectedNext);
+      previousRow = parts.row;
+      const silentMs = Math.max(0, state.now - Date.parse(instance.lastHeartbeatAt));
+      setText(parts.up, age(state.now - Date.parse(instance.registeredAt)));
+      setText(parts.heard, seconds(silentMs) + ' ago');
+      const mark = isLate(instance) ? 'late' : 'live';
+      if (parts.stateCell.dataset.state !== mark) {
+        if (parts.stateCell.dataset.state) announce(entry.section.dataset.type + ' instance ' + instance.url + ' is ' + mark + '.');
+        parts.stateCell.dataset.state = mark;
+        parts.row.dataset.state = mark;
+        parts.badge.className = 'badge ' + mark;
+        parts.badge.textContent = mark;
+      }
+    }
+  }
+
+  function showReachable(state) {
+    if (!reachable) announce('The registry answers again.');
+    reachable = true;
+    main.dataset.stale = 'false';
+    statusLine.dataset.state = 'ok';
+    statusLine.textContent = 'Updated ' + new Date(state.now).toLocaleTimeString() + '.';
+  }
+
+  function showUnreachable(error) {
+    if (reachable) announce('Cannot reach the registry; the list may be out of date.');
+    reachable = false;
+    main.dataset.stale = 'true';
+    statusLine.dataset.state = 'error';
+    statusLine.textContent = 'Cannot reach the registry (' + error.message + '); retrying…';
+  }
+
+  async function read(query) {
+    const response = await fetch('/dashboard/state' + query, { cache: 'no-store' });
+    if (!response.ok) throw new Error('the registry answered ' + response.status);
+    return response.json();
+  }
+
+  // Ages and late marks: a fresh read about once per heartbeat interval (less often when the
+  // table is large, so 10,000 instances do not cost a megabyte a second).
   async function poll() {
+    let delayMs = 1000;
     try {
-      const response = await fetch('/dashboard/state', { cache: 'no-store' });
-      if (!response.ok) throw new Error('the registry answered ' + response.status);
-      const state = await response.json();
-      delayMs = state.heartbeatIntervalMs;
+      const state = await read('');
+      const total = Object.values(state.services).reduce((n, list) => n + list.length, 0);
+      delayMs = total > 1000 ? Math.max(5000, state.heartbeatIntervalMs) : state.heartbeatIntervalMs;
       render(state);
-      if (!reachable) announce('The registry answers again.');
-      reachable = true;
-      main.dataset.stale = 'false';
-      statusLine.dataset.state = 'ok';
-      statusLine.textContent = 'Updated ' + new Date(state.now).toLocaleTimeString() + '.';
+      showReachable(state);
     } catch (error) {
-      if (reachable) announce('Cannot reach the registry; the list may be out of date.');
-      reachable = false;
-      main.dataset.stale = 'true';
-      statusLine.dataset.state = 'error';
-      statusLine.textContent = 'Cannot reach the registry (' + error.message + '); retrying…';
+      showUnreachable(error);
     } finally {
       setTimeout(poll, delayMs);
     }
   }
+
+  // Registrations and departures: a watch answers as soon as the table changes.
+  async function watch() {
+    let failures = 0;
+    for (;;) {
+      try {
+        const index = lastState && lastState.index !== undefined ? lastState.index : null;
+        if (index === null) {
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          continue;
+        }
+        const state = await read('?index=' + index + '&wait=25000');
+        failures = 0;
+        if (state.index !== index) {
+          render(state);
+          showReachable(state);
+        }
+      } catch (error) {
+        failures += 1;
+        // Spread out: after a registry restart, open pages do not all come back at once.
+        await new Promise((resolve) => setTimeout(resolve, Math.min(10000, 500 * 2 ** failures) * (0.5 + Math.random() / 2)));
+      }
+    }
+  }
+
+  let filterTimer = null;
+  filterInput.addEventListener('input', () => {
+    clearTimeout(filterTimer);
+    filterTimer = setTimeout(() => { if (lastState) render(lastState); }, 120);
+  });
+
   poll();
+  watch();
 })();
 </script>
 </body>
