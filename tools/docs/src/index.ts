@@ -1,0 +1,3 @@
+export * from './api-docs';
+export * from './collect';
+export * from './render';
