@@ -5,3 +5,4 @@ export * from './ledger-files';
 export * from './system';
 export * from './load';
 export * from './stats';
+export * from './netns';

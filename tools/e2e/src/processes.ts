@@ -30,6 +30,8 @@ export interface ProcessOptions {
   cwd?: string;
   /** Every output line is appended here. */
   logFile?: string;
+  /** A command to run the app under, e.g. `ip netns exec <host>` (it must exec the app, keeping its PID). */
+  wrap?: string[];
 }
 
 /** `dcu listening on http://127.0.0.1:41234` -> the URL (the launcher reads the same line). */
@@ -54,7 +56,8 @@ export class ServiceProcess {
   private listening: string | undefined;
 
   constructor(readonly options: ProcessOptions) {
-    this.child = spawn(process.execPath, [APP_SCRIPTS[options.app], ...(options.args ?? [])], {
+    const [command, ...prefix] = [...(options.wrap ?? []), process.execPath];
+    this.child = spawn(command!, [...prefix, APP_SCRIPTS[options.app], ...(options.args ?? [])], {
       cwd: options.cwd ?? REPO_ROOT,
       env: options.env,
       stdio: ['ignore', 'pipe', 'pipe'],

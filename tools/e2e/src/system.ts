@@ -32,7 +32,7 @@ export function freshSecrets(): Secrets {
 }
 
 /** The environment a child starts from: this one, less anything that would point it elsewhere. */
-function baseEnvironment(): Record<string, string> {
+export function baseEnvironment(): Record<string, string> {
   const skip = new Set([
     'PEER_TIMEOUT_MS',
     'PEER_MAX_ANSWER_BYTES',
@@ -49,6 +49,7 @@ function baseEnvironment(): Record<string, string> {
     'HEARTBEAT_INTERVAL_MS',
     'LOCK_STALE_MS',
     'NODE_OPTIONS',
+    'DATABASE_URL',
   ]);
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(process.env)) {
