@@ -23,6 +23,8 @@ const NOT_INHERITED = [
   'REGISTRY_TOKEN',
   'SERVICE_TOKEN',
   'ACCOUNT_KEY_SECRET',
+  // The store is the launcher's --store option, not whatever the shell has.
+  'DATABASE_URL',
 ];
 
 export interface ServiceEnvironmentInput {

