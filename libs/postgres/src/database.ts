@@ -77,7 +77,7 @@ export class Database {
       connectionString: options.connectionString,
       max: options.maxConnections ?? 10,
       application_name: options.applicationName ?? 'grantline',
-      connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
       query_timeout: options.queryTimeoutMs ?? 15_000,
       idleTimeoutMillis: 30_000,
       keepAlive: true,

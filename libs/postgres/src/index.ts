@@ -1,3 +1,4 @@
 export * from './errors';
 export * from './database';
 export * from './migrate';
+export * from './config';
