@@ -52,6 +52,9 @@ export interface ConnectOptions extends DatabaseOptions {
   startupTimeoutMs?: number;
 }
 
+/** Pooled connections tried for one statement before the database is called unavailable. */
+const STALE_CONNECTION_ATTEMPTS = 3;
+
 const silent: Logger = { warn: () => undefined };
 
 /**
@@ -89,6 +92,12 @@ export class Database {
       if (!this.closed)
         this.logger.warn({ err: error }, 'an idle database connection broke; the pool drops it');
     });
+    // A connection that breaks while checked out also emits 'error' on its client (besides
+    // failing the statement in flight, which is where we handle it); unheard, that event
+    // would end the process.
+    this.pool.on('connect', (client) => {
+      client.on('error', () => undefined);
+    });
   }
 
   /** Opens the pool, waits for the database (up to startupTimeoutMs) and runs the migrations. */
@@ -114,25 +123,34 @@ export class Database {
     }
   }
 
-  /** One statement outside a transaction. */
+  /**
+   * One statement outside a transaction, for reads and statements safe to repeat: a
+   * connection that broke while it sat in the pool (the server restarted, the network was
+   * cut) is thrown away and the statement is sent again on another.
+   */
   async query<Row extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]) {
-    const client = await this.checkout();
-    let broken: unknown;
-    try {
-      return await client.query<Row>(text, values);
-    } catch (error) {
-      if (isUnavailable(error)) broken = error;
-      throw toStorageError(error);
-    } finally {
-      client.release(broken as Error | undefined);
+    for (let attempt = 1; ; attempt++) {
+      const client = await this.checkout();
+      let broken: unknown;
+      try {
+        return await client.query<Row>(text, values);
+      } catch (error) {
+        if (isUnavailable(error)) broken = error;
+        if (broken === undefined || attempt >= STALE_CONNECTION_ATTEMPTS)
+          throw toStorageError(error);
+      } finally {
+        client.release(broken as Error | undefined);
+      }
     }
   }
 
   /**
    * Runs `work` in one transaction and commits it. A serialization failure or deadlock runs
-   * it again (PostgreSQL rolled the whole attempt back); any other error rolls back and is
-   * rethrown, unavailability as StorageUnavailableError. `work` must not keep state outside
-   * the transaction that a second attempt would find changed.
+   * it again (PostgreSQL rolled the whole attempt back), and so does a connection found broken
+   * at BEGIN (nothing was sent yet); any other error rolls back and is rethrown, unavailability
+   * as StorageUnavailableError (the outcome of a COMMIT that lost its connection is unknown,
+   * so it is never retried here). `work` must not keep state outside the transaction that a
+   * second attempt would find changed.
    */
   async transaction<T>(
     work: (tx: Queryable) => Promise<T>,
@@ -141,17 +159,25 @@ export class Database {
     const begin = options.isolation
       ? `BEGIN ISOLATION LEVEL ${options.isolation.toUpperCase()}`
       : 'BEGIN';
+    let staleConnections = 0;
     for (let attempt = 0; ; attempt++) {
       const client = await this.checkout();
       let broken: unknown;
       try {
-        await client.query(begin);
+        try {
+          await client.query(begin);
+        } catch (error) {
+          if (isUnavailable(error)) broken = error;
+          staleConnections += 1;
+          if (broken !== undefined && staleConnections < STALE_CONNECTION_ATTEMPTS) continue;
+          throw error;
+        }
         const result = await work(client);
         await client.query('COMMIT');
         return result;
       } catch (error) {
-        if (isUnavailable(error)) {
-          broken = error;
+        if (broken !== undefined || isUnavailable(error)) {
+          broken ??= error;
         } else {
           await client.query('ROLLBACK').catch((rollbackError: unknown) => {
             broken = rollbackError;

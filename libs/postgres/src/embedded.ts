@@ -53,6 +53,8 @@ export class PostgresServer {
   private child: ChildProcess | undefined;
   private exited: Promise<void> | undefined;
   private readonly recentLog: string[] = [];
+  private adminClient: Client | undefined;
+  private readonly roles = new Map<string, string>();
 
   constructor(private readonly options: PostgresServerOptions = {}) {
     this.host = options.host ?? '127.0.0.1';
@@ -104,6 +106,7 @@ export class PostgresServer {
    * which shuts its backends down itself.
    */
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    this.closeAdmin();
     const pid = this.child?.pid;
     if (!pid) return;
     const targets = signal === 'SIGKILL' ? [pid, ...childrenOf(pid)] : [pid];
@@ -137,27 +140,44 @@ export class PostgresServer {
     }
   }
 
-  /** Runs SQL as the server's superuser (a new connection each time). */
+  /** Runs SQL as the server's superuser, on one connection kept for the next call. */
   async admin<T = unknown>(sql: string, values?: unknown[]): Promise<T[]> {
-    const client = new Client({ connectionString: this.url() });
-    await client.connect();
+    if (!this.adminClient) {
+      const client = new Client({ connectionString: this.url() });
+      client.on('error', () => {
+        // The server went away (a test killed it): connect again on the next call.
+        if (this.adminClient === client) this.adminClient = undefined;
+      });
+      this.adminClient = client;
+      try {
+        await client.connect();
+      } catch (error) {
+        this.adminClient = undefined;
+        throw error;
+      }
+    }
     try {
-      return (await client.query(sql, values)).rows as T[];
-    } finally {
-      await client.end();
+      return (await this.adminClient.query(sql, values)).rows as T[];
+    } catch (error) {
+      this.closeAdmin();
+      throw error;
     }
   }
 
   /**
-   * A database owned by a new role that is not a superuser (what the services need at least),
-   * and the URL to reach it as that role.
+   * A database owned by a role that is not a superuser (what the services need at least), and
+   * the URL to reach it as that role. The role is made on first use and owns every database
+   * created with the same `owner`.
    */
-  async createDatabase(name: string): Promise<string> {
-    const role = `${name}_owner`;
-    const password = randomBytes(12).toString('hex');
-    await this.admin(`CREATE ROLE ${quote(role)} LOGIN PASSWORD '${password}'`);
-    await this.admin(`CREATE DATABASE ${quote(name)} OWNER ${quote(role)}`);
-    return this.url(name, role, password);
+  async createDatabase(name: string, owner = `${name}_owner`): Promise<string> {
+    let password = this.roles.get(owner);
+    if (password === undefined) {
+      password = randomBytes(12).toString('hex');
+      await this.admin(`CREATE ROLE ${quote(owner)} LOGIN PASSWORD '${password}'`);
+      this.roles.set(owner, password);
+    }
+    await this.admin(`CREATE DATABASE ${quote(name)} OWNER ${quote(owner)}`);
+    return this.url(name, owner, password);
   }
 
   lastLog(): string {
@@ -267,6 +287,12 @@ export class PostgresServer {
           );
       });
     });
+  }
+
+  private closeAdmin(): void {
+    const client = this.adminClient;
+    this.adminClient = undefined;
+    void client?.end().catch(() => undefined);
   }
 
   private remember(line: string): void {

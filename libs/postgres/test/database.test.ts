@@ -93,6 +93,19 @@ describe('migrations', () => {
   });
 });
 
+describe('test databases', () => {
+  it('hands a released database out again empty, ready to be migrated anew', async () => {
+    const url = await postgres.createDatabase();
+    const first = await open(url);
+    await first.query("INSERT INTO counters (id, value) VALUES ('a', 1)");
+    await first.close();
+    await postgres.release(url);
+    expect(await postgres.createDatabase()).toBe(url);
+    const again = await open(url);
+    expect((await again.query('SELECT count(*)::int AS n FROM counters')).rows).toEqual([{ n: 0 }]);
+  });
+});
+
 describe('transactions', () => {
   it('commits the work of a transaction together', async () => {
     const database = await open(await postgres.createDatabase());
@@ -125,9 +138,9 @@ describe('transactions', () => {
   });
 
   it('retries serialization failures until every increment is counted', async () => {
-    const database = await open(await postgres.createDatabase(), { maxConnections: 8 });
+    const database = await open(await postgres.createDatabase(), { maxConnections: 4 });
     await database.query("INSERT INTO counters (id, value) VALUES ('c', 0)");
-    const increments = 40;
+    const increments = 24;
     await Promise.all(
       Array.from({ length: increments }, () =>
         database.transaction(
