@@ -22,6 +22,8 @@ export interface DcuAppOptions extends ServerOptions {
   sendCloseout?: SendCloseout;
   closeoutIntervalMs?: number;
   observer?: StoreObserver;
+  /** Keep the accounts in PostgreSQL instead of `accountDir`. */
+  database?: { url: string; poolSize?: number };
 }
 
 /** Builds the DCU without listening, so tests can `inject`. Loads the accounts on disk. */
@@ -43,6 +45,7 @@ export async function buildDcuApp(options: DcuAppOptions) {
     ...(options.readFreshnessMs === undefined ? {} : { readFreshnessMs: options.readFreshnessMs }),
     ...(options.now === undefined ? {} : { now: options.now }),
     observer: storeMetrics(app.metrics, options.observer),
+    ...(options.database === undefined ? {} : { database: options.database }),
   });
   if (options.sendCloseout) {
     await app.register(closeouts, {

@@ -6,6 +6,7 @@ import {
   Secret,
   serviceConfigProperties,
 } from '@grantline/service-kit';
+import { databaseConfigProperties } from '@grantline/postgres';
 
 export const DcuConfigSchema = Type.Object({
   ...serviceConfigProperties(9002),
@@ -19,6 +20,8 @@ export const DcuConfigSchema = Type.Object({
   DAY_MS: Type.Integer({ minimum: 1, maximum: 86_400_000, default: 1000 }),
   /** How long a lock of an instance that died is honoured before another takes over. */
   LOCK_STALE_MS: Type.Integer({ minimum: 2000, maximum: 60_000, default: 4000 }),
+  /** Set: the accounts live in this PostgreSQL database instead of ACCOUNT_DIR. */
+  ...databaseConfigProperties,
 });
 export type DcuConfig = Static<typeof DcuConfigSchema>;
 

@@ -15,6 +15,9 @@ async function main() {
     accountDir: config.ACCOUNT_DIR,
     dayMs: config.DAY_MS,
     lockStaleMs: config.LOCK_STALE_MS,
+    ...(config.DATABASE_URL === undefined
+      ? {}
+      : { database: { url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE } }),
     logLevel: config.LOG_LEVEL,
     sendCloseout: closeoutsToAgency(() => {
       if (!late.registry) throw new Error('the registry client is not ready yet');

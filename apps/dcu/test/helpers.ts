@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startTestPostgres, type TestPostgres } from '@grantline/postgres/testing';
+import { Client } from 'pg';
 import { buildDcuApp, type DcuAppOptions } from '../src/app';
 
 export const serviceToken = 'test-service-token-0123456789';
@@ -9,20 +11,85 @@ export const accountKeySecret = 'test-account-key-secret-0123456789';
 
 export type DcuApp = Awaited<ReturnType<typeof buildDcuApp>>;
 
-export async function makeAccountDir(): Promise<{ root: string; accountDir: string; cleanup(): Promise<void> }> {
+/** The stores every money-rule, model and fuzz suite runs against (`describe.each(STORES)`). */
+export const STORES = ['files', 'postgres'] as const;
+export type StoreKind = (typeof STORES)[number];
+
+/** PostgreSQL for this test file, started on first use and stopped after the file's last test. */
+let postgres: Promise<TestPostgres> | undefined;
+afterAll(async () => {
+  const started = postgres;
+  postgres = undefined;
+  await (await started)?.close();
+});
+
+/**
+ * The database behind an "account folder" of the postgres store: buildTestDcu(accountDir) finds
+ * it here, so a suite switches stores in makeAccountDir alone, and a restart on the same folder
+ * means the same database.
+ */
+const databaseOf = new Map<string, string>();
+
+export async function makeAccountDir(
+  store: StoreKind = 'files',
+): Promise<{ root: string; accountDir: string; cleanup(): Promise<void> }> {
   // The account folder sits inside a root of its own, so a test can see a file escape it.
   const root = await mkdtemp(join(tmpdir(), 'grantline-dcu-'));
   const accountDir = join(root, 'accounts');
-  return { root, accountDir, cleanup: () => rm(root, { recursive: true, force: true }) };
+  if (store === 'postgres') {
+    postgres ??= startTestPostgres();
+    databaseOf.set(accountDir, await (await postgres).createDatabase());
+  }
+  return {
+    root,
+    accountDir,
+    cleanup: async () => {
+      const databaseUrl = databaseOf.get(accountDir);
+      databaseOf.delete(accountDir);
+      // Called once the suite closed its apps: the database goes back to be handed out again.
+      if (databaseUrl !== undefined) await (await postgres!).release(databaseUrl);
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Everything a store keeps, as text: every file under the folder, or every row of every table
+ * of the database (to check that no secret is stored in clear).
+ */
+export async function storedText(accountDir: string): Promise<string> {
+  const databaseUrl = databaseOf.get(accountDir);
+  if (databaseUrl === undefined) {
+    const names = await readdir(accountDir, { recursive: true });
+    const texts = await Promise.all(
+      names.map((name) => readFile(join(accountDir, String(name)), 'utf8').catch(() => '')),
+    );
+    return texts.join('\n');
+  }
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ name: string }>(
+      "SELECT quote_ident(tablename) AS name FROM pg_tables WHERE schemaname = 'public'",
+    );
+    const dumps = await Promise.all(
+      rows.map(async ({ name }) => JSON.stringify((await client.query(`SELECT * FROM ${name}`)).rows)),
+    );
+    return dumps.join('\n');
+  } finally {
+    await client.end();
+  }
 }
 
 export function buildTestDcu(accountDir: string, options: Partial<DcuAppOptions> = {}): Promise<DcuApp> {
+  const databaseUrl = databaseOf.get(accountDir);
   return buildDcuApp({
     serviceToken,
     accountKeySecret,
     accountDir,
     dayMs: 1000,
     fastify: { logger: false },
+    ...(databaseUrl === undefined ? {} : { database: { url: databaseUrl } }),
     ...options,
   });
 }

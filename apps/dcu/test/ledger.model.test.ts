@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
-import { allTransactions, bearer, buildTestDcu, makeAccountDir, serviceToken, type DcuApp } from './helpers';
+import { allTransactions, bearer, buildTestDcu, makeAccountDir, serviceToken, STORES, type DcuApp, type StoreKind } from './helpers';
 
 /**
  * Model-based test of the ledger: random sequences of open / add / remove / withdraw / replay /
@@ -660,13 +660,13 @@ const commands = fc.commands(
   { maxCommands: MAX_COMMANDS, size: 'max' },
 );
 
-async function runAgainstModel(instances: 1 | 2): Promise<void> {
+async function runAgainstModel(instances: 1 | 2, store: StoreKind): Promise<void> {
   let steps = 0;
   let restarts = 0;
   ran.clear();
   await fc.assert(
     fc.asyncProperty(commands, async (sequence) => {
-      const folder = await makeAccountDir();
+      const folder = await makeAccountDir(store);
       const clock = { ms: Date.parse('2030-01-01T00:00:00.000Z') };
       const build = () => buildTestDcu(folder.accountDir, { dayMs: DAY_MS, now: () => clock.ms });
       const real: Real = { apps: [], accountDir: folder.accountDir, clock };
@@ -700,18 +700,18 @@ async function runAgainstModel(instances: 1 | 2): Promise<void> {
     { numRuns: RUNS },
   );
   console.log(
-    `ledger model, ${instances} instance(s): ${RUNS} sequences, ${steps} commands, ${restarts} restarts; ` +
+    `ledger model, ${store} store, ${instances} instance(s): ${RUNS} sequences, ${steps} commands, ${restarts} restarts; ` +
       JSON.stringify(Object.fromEntries([...ran].sort())),
   );
   expect(steps).toBeGreaterThan(RUNS);
 }
 
-describe('the DCU ledger against an in-memory model', () => {
+describe.each(STORES)('the DCU ledger against an in-memory model (%s store)', (store) => {
   it('agrees with the model after every step of random sequences, restarts included', async () => {
-    await runAgainstModel(1);
+    await runAgainstModel(1, store);
   });
 
-  it('agrees with the model when every step goes to one of two instances on the same folder', async () => {
-    await runAgainstModel(2);
+  it('agrees with the model when every step goes to one of two instances on the same storage', async () => {
+    await runAgainstModel(2, store);
   });
 });

@@ -26,7 +26,7 @@ export interface TestPostgres {
 export async function startTestPostgres(): Promise<TestPostgres> {
   const external = process.env['DATABASE_URL'];
   if (external) return externalPostgres(external);
-  const server = new PostgresServer({ durable: false });
+  const server = new PostgresServer({ durable: false, auth: 'trust' });
   await server.start();
   return recycling(
     server,

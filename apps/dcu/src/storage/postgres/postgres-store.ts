@@ -1,0 +1,560 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { AccountView, OpenAccountRequest } from '@grantline/contracts';
+import { Database, type Logger, type Queryable } from '@grantline/postgres';
+import {
+  decide,
+  evolve,
+  isRefusal,
+  LedgerCorruptError,
+  type AccountCommand,
+  type AccountEvent,
+  type AccountState,
+  type Answer,
+  type Member,
+  type WithdrawalEvent,
+} from '../../domain/account';
+import { accountIdFor, depositIdFor, memberIdFor, ownerIdFor } from '../../domain/ids';
+import { KeyDeriver, keyDigest } from '../../domain/keys';
+import { accountView } from '../../domain/views';
+import {
+  AccountDamaged,
+  AccountRefusal,
+  type AccountStore,
+  type PendingCloseout,
+  type TransactionsPage,
+  type TransactionsPageRequest,
+  type WithdrawalRequestData,
+  type WithdrawalResult,
+} from '../store';
+import { DCU_MIGRATIONS } from './schema';
+
+export interface PostgresAccountStoreOptions {
+  databaseUrl: string;
+  keySecret: string;
+  dayMs: number;
+  /** The one clock of the money rules. */
+  now?: () => number;
+  logger?: Logger;
+  maxConnections?: number;
+}
+
+/** Accounts the closer handles per call, so one call stays short whatever the backlog. */
+const CLOSE_BATCH = 200;
+
+/**
+ * The DCU's accounts in PostgreSQL, for any number of DCU instances on any number of hosts.
+ * Every change is one short transaction: lock the account row (SELECT ... FOR UPDATE, which
+ * also reads its researchers and the earlier withdrawal with the same key), let the pure core
+ * decide, write the events' rows and the account's new totals, commit. The commit is the
+ * durability point; PostgreSQL's group commit batches concurrent ones into one WAL flush.
+ */
+export class PostgresAccountStore implements AccountStore {
+  private database: Database | undefined;
+  private readonly keys: KeyDeriver;
+  private readonly now: () => number;
+
+  constructor(private readonly options: PostgresAccountStoreOptions) {
+    this.keys = new KeyDeriver(options.keySecret);
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Connects (waiting a while for the database) and creates or upgrades the tables. */
+  async start(): Promise<void> {
+    this.database = await Database.connect({
+      connectionString: this.options.databaseUrl,
+      applicationName: 'grantline-dcu',
+      maxConnections: this.options.maxConnections ?? 10,
+      migrations: { component: 'dcu', steps: DCU_MIGRATIONS },
+      ...(this.options.logger ? { logger: this.options.logger } : {}),
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.database?.close();
+  }
+
+  async open(
+    request: OpenAccountRequest,
+  ): Promise<{ accountId: string; ownerKey: string; created: boolean }> {
+    const accountId = accountIdFor(request.proposalId);
+    const ownerId = ownerIdFor(accountId);
+    const ownerKey = this.keys.keyFor(accountId, ownerId);
+    const command: AccountCommand = {
+      type: 'open',
+      accountId,
+      ownerId,
+      terms: request,
+      dayMs: this.options.dayMs,
+    };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const answer = await this.change(accountId, command);
+        if (answer.type !== 'opened')
+          throw new Error(`opening an account answered "${answer.type}"`);
+        return { accountId, ownerKey, created: answer.created };
+      } catch (error) {
+        // Two instances opened the same proposal at once: the loser decides again, against the winner's row.
+        if ((error as { code?: string }).code === '23505' && attempt === 0) continue;
+        throw error;
+      }
+    }
+  }
+
+  async authenticate(accountId: string, key: string): Promise<Member | undefined> {
+    const { rows } = await this.db.query<{
+      researcher_id: string;
+      name: string;
+      role: Member['role'];
+    }>(
+      `SELECT researcher_id, name, role FROM dcu_researchers
+        WHERE account_id = $1 AND key_digest = $2 AND removed_at IS NULL`,
+      [accountId, keyDigest(key)],
+    );
+    const row = rows[0];
+    return row ? { researcherId: row.researcher_id, name: row.name, role: row.role } : undefined;
+  }
+
+  async exists(accountId: string): Promise<boolean> {
+    const { rows } = await this.db.query('SELECT 1 FROM dcu_accounts WHERE account_id = $1', [
+      accountId,
+    ]);
+    return rows.length > 0;
+  }
+
+  async view(accountId: string): Promise<AccountView> {
+    const state = await readState(this.db, accountId, { lock: false });
+    if (!state) throw new AccountRefusal('not-found', `There is no account ${accountId}.`);
+    return accountView(state, this.now());
+  }
+
+  async addResearcher(
+    accountId: string,
+    actorId: string,
+    name: string,
+    idempotencyKey?: string,
+  ): Promise<{ researcherId: string; key: string; created: boolean }> {
+    const researcherId =
+      idempotencyKey === undefined
+        ? randomUUID()
+        : memberIdFor(accountId.toLowerCase(), idempotencyKey);
+    const answer = await this.change(accountId, {
+      type: 'add-researcher',
+      actorId,
+      researcherId,
+      name,
+    });
+    if (answer.type !== 'researcher-added')
+      throw new Error(`adding a researcher answered "${answer.type}"`);
+    return {
+      researcherId,
+      key: this.keys.keyFor(accountId.toLowerCase(), researcherId),
+      created: answer.created,
+    };
+  }
+
+  async removeResearcher(accountId: string, actorId: string, researcherId: string): Promise<void> {
+    await this.change(accountId, { type: 'remove-researcher', actorId, researcherId });
+  }
+
+  async withdraw(accountId: string, request: WithdrawalRequestData): Promise<WithdrawalResult> {
+    const answer = await this.change(accountId, {
+      type: 'withdraw',
+      actorId: request.researcherId,
+      amountCents: request.amountCents,
+      note: request.note,
+      // The core compares keys for equality only, so it works on their digests; the key itself is never stored.
+      idempotencyKey: keyHash(request.idempotencyKey),
+    });
+    if (answer.type !== 'withdrawal') throw new Error(`a withdrawal answered "${answer.type}"`);
+    return { withdrawal: { ...answer.withdrawal }, replayed: answer.replayed };
+  }
+
+  /**
+   * The history: the deposit is position 0, withdrawal n is position n; the cursor is the
+   * position of the next line, so a page is one index range scan whatever the history's length.
+   */
+  async transactions(accountId: string, page: TransactionsPageRequest): Promise<TransactionsPage> {
+    const account = await this.db.query<AccountRow>(
+      `SELECT ${ACCOUNT_COLUMNS} FROM dcu_accounts WHERE account_id = $1`,
+      [accountId],
+    );
+    const row = account.rows[0];
+    if (!row) throw new AccountRefusal('not-found', `There is no account ${accountId}.`);
+    let from = 0;
+    if (page.after !== undefined) {
+      from = /^\d{1,9}$/.test(page.after) ? Number(page.after) : Number.NaN;
+      if (!(from >= 0 && from <= row.withdrawal_count + 1)) {
+        throw new AccountRefusal(
+          'bad-cursor',
+          `"${page.after}" is not a cursor of this account's history; use the "next" of a page.`,
+        );
+      }
+    }
+    const transactions: TransactionsPage['transactions'] = [];
+    if (from === 0 && page.limit > 0) {
+      transactions.push({
+        id: depositIdFor(row.account_id),
+        type: 'deposit',
+        amountCents: Number(row.initial_cents),
+        researcherId: row.owner_id,
+        at: row.created_at.toISOString(),
+        balanceAfterCents: Number(row.initial_cents),
+      });
+    }
+    const firstSeq = Math.max(1, from);
+    const wanted = page.limit - transactions.length;
+    const { rows } = await this.db.query<WithdrawalRow>(
+      `SELECT ${WITHDRAWAL_COLUMNS} FROM dcu_withdrawals WHERE account_id = $1 AND seq >= $2 ORDER BY seq LIMIT $3`,
+      [accountId, firstSeq, wanted + 1],
+    );
+    for (const withdrawal of rows.slice(0, wanted)) {
+      transactions.push({
+        id: withdrawal.withdrawal_id,
+        type: 'withdrawal',
+        amountCents: Number(withdrawal.amount_cents),
+        researcherId: withdrawal.researcher_id,
+        at: withdrawal.at.toISOString(),
+        balanceAfterCents: Number(withdrawal.balance_after_cents),
+      });
+    }
+    const more = rows.length > wanted;
+    const last = rows[Math.min(rows.length, wanted) - 1];
+    const next = more ? String(last ? last.seq + 1 : firstSeq) : null;
+    return { transactions, next };
+  }
+
+  /** Closes ended accounts (each in its own transaction, decided by the core), then lists the unacknowledged. */
+  async pendingCloseouts(): Promise<PendingCloseout[]> {
+    const due = await this.db.query<{ account_id: string }>(
+      `SELECT account_id FROM dcu_accounts WHERE closed_reason IS NULL AND expires_at <= $1 ORDER BY expires_at LIMIT ${CLOSE_BATCH}`,
+      [new Date(this.now())],
+    );
+    for (const { account_id: accountId } of due.rows) {
+      await this.change(accountId, { type: 'close' }).catch((error: unknown) => {
+        if (error instanceof AccountRefusal && error.reason === 'not-ended') return undefined;
+        throw error;
+      });
+    }
+    const { rows } = await this.db.query<{
+      account_id: string;
+      proposal_id: string;
+      returned_cents: string;
+    }>(
+      `SELECT account_id, proposal_id, returned_cents FROM dcu_accounts
+        WHERE closed_reason IS NOT NULL AND NOT closeout_acknowledged ORDER BY closed_at LIMIT 1000`,
+    );
+    return rows.map((row) => ({
+      accountId: row.account_id,
+      proposalId: row.proposal_id,
+      returnedCents: Number(row.returned_cents),
+    }));
+  }
+
+  async acknowledgeCloseout(accountId: string): Promise<void> {
+    await this.change(accountId, { type: 'acknowledge-closeout' });
+  }
+
+  private get db(): Database {
+    if (!this.database) throw new Error('the PostgreSQL account store is not started');
+    return this.database;
+  }
+
+  /** One command in one transaction: lock, decide with the core, write what it decided. */
+  private change(accountId: string, command: AccountCommand): Promise<Answer> {
+    return this.db.transaction(async (tx) => {
+      const priorKey = command.type === 'withdraw' ? command.idempotencyKey : undefined;
+      const loaded = await readAccount(tx, accountId, { lock: true, priorKey });
+      const state = loaded?.state;
+      const decision = decide(state, command, {
+        nowMs: this.now(),
+        newId: randomUUID,
+        priorWithdrawal: (key) => (key === priorKey ? loaded?.prior : undefined),
+      });
+      if (isRefusal(decision)) throw new AccountRefusal(decision.refused, decision.message);
+      if (decision.events.length > 0) await this.persist(tx, state, decision.events);
+      return decision.answer;
+    });
+  }
+
+  /** Writes the rows the events add and the account's totals after them. */
+  private async persist(
+    tx: Queryable,
+    before: AccountState | undefined,
+    events: AccountEvent[],
+  ): Promise<void> {
+    let state = before;
+    for (const event of events) {
+      state = damagedIfCorrupt(() => evolve(state, event), before?.accountId);
+      switch (event.type) {
+        case 'opened':
+          await tx.query(
+            `INSERT INTO dcu_accounts (account_id, proposal_id, title, investigator, owner_id, initial_cents, balance_cents,
+               duration_days, day_ms, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10)`,
+            [
+              event.accountId,
+              event.proposalId,
+              event.title,
+              event.investigator,
+              event.ownerId,
+              event.initialCents,
+              event.durationDays,
+              event.dayMs,
+              event.createdAt,
+              event.expiresAt,
+            ],
+          );
+          await this.insertResearcher(
+            tx,
+            event.accountId,
+            event.ownerId,
+            event.investigator,
+            'owner',
+            0,
+            event.createdAt,
+          );
+          break;
+        case 'researcher-added':
+          await this.insertResearcher(
+            tx,
+            state.accountId,
+            event.researcherId,
+            event.name,
+            'member',
+            state.everAdded.size - 1,
+            event.at,
+          );
+          break;
+        case 'researcher-removed':
+          await tx.query(
+            'UPDATE dcu_researchers SET removed_at = $3 WHERE account_id = $1 AND researcher_id = $2',
+            [state.accountId, event.researcherId, event.at],
+          );
+          break;
+        case 'withdrawal':
+          await tx.query(
+            `INSERT INTO dcu_withdrawals (account_id, seq, withdrawal_id, idempotency_key_hash, researcher_id, amount_cents,
+               balance_after_cents, note, at)
+             VALUES ($1, $2, $3, decode($4, 'hex'), $5, $6, $7, $8, $9)`,
+            [
+              state.accountId,
+              state.withdrawalCount,
+              event.id,
+              event.idempotencyKey,
+              event.researcherId,
+              event.amountCents,
+              event.balanceAfterCents,
+              event.note ?? null,
+              event.at,
+            ],
+          );
+          break;
+        case 'closed':
+        case 'closeout-acknowledged':
+          break;
+      }
+    }
+    if (!state || events[0]?.type === 'opened') return;
+    // Every change bumps the version, also a researcher's: see readAccount.
+    await tx.query(
+      `UPDATE dcu_accounts SET balance_cents = $2, withdrawal_count = $3, closed_reason = $4, returned_cents = $5,
+         closed_at = $6, closeout_acknowledged = $7, version = version + 1
+       WHERE account_id = $1`,
+      [
+        state.accountId,
+        state.balanceCents,
+        state.withdrawalCount,
+        state.closed?.reason ?? null,
+        state.closed?.returnedCents ?? null,
+        state.closed?.closedAt ?? null,
+        state.closeoutAcknowledged,
+      ],
+    );
+  }
+
+  private async insertResearcher(
+    tx: Queryable,
+    accountId: string,
+    researcherId: string,
+    name: string,
+    role: Member['role'],
+    position: number,
+    at: string,
+  ): Promise<void> {
+    await tx.query(
+      `INSERT INTO dcu_researchers (account_id, researcher_id, position, name, role, key_digest, added_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [
+        accountId,
+        researcherId,
+        position,
+        name,
+        role,
+        keyDigest(this.keys.keyFor(accountId, researcherId)),
+        at,
+      ],
+    );
+  }
+}
+
+const ACCOUNT_COLUMNS = `account_id, proposal_id, title, investigator, owner_id, initial_cents, balance_cents, duration_days,
+  day_ms, created_at, expires_at, withdrawal_count, closed_reason, returned_cents, closed_at, closeout_acknowledged, version`;
+const WITHDRAWAL_COLUMNS =
+  "seq, withdrawal_id, encode(idempotency_key_hash, 'hex') AS idempotency_key_hash, researcher_id, amount_cents, balance_after_cents, note, at";
+
+interface AccountRow {
+  account_id: string;
+  proposal_id: string;
+  title: string;
+  investigator: string;
+  owner_id: string;
+  initial_cents: string;
+  balance_cents: string;
+  duration_days: number;
+  day_ms: string;
+  created_at: Date;
+  expires_at: Date;
+  withdrawal_count: number;
+  closed_reason: 'expired' | 'depleted' | null;
+  returned_cents: string | null;
+  closed_at: Date | null;
+  closeout_acknowledged: boolean;
+  version: string;
+}
+
+interface WithdrawalRow {
+  seq: number;
+  withdrawal_id: string;
+  idempotency_key_hash: string;
+  researcher_id: string;
+  amount_cents: string;
+  balance_after_cents: string;
+  note: string | null;
+  at: Date;
+}
+
+type WithdrawalJson = Omit<WithdrawalRow, 'at'> & { at: string };
+
+interface ResearcherJson {
+  researcher_id: string;
+  name: string;
+  role: Member['role'];
+  removed: boolean;
+}
+
+/**
+ * The account's state, its researchers and (for a withdrawal) the earlier withdrawal with the
+ * same key, in one round trip; `lock` holds the account row until the transaction ends.
+ */
+async function readAccount(
+  db: Queryable,
+  accountId: string,
+  options: { lock: boolean; priorKey?: string | undefined },
+): Promise<{ state: AccountState; prior: WithdrawalEvent | undefined } | undefined> {
+  const { rows } = await db.query<
+    AccountRow & {
+      researchers: ResearcherJson[] | null;
+      prior: WithdrawalJson | null;
+      seen_version: string;
+    }
+  >(
+    `SELECT ${ACCOUNT_COLUMNS},
+       (SELECT version FROM dcu_accounts WHERE account_id = $1) AS seen_version,
+       (SELECT json_agg(json_build_object('researcher_id', r.researcher_id, 'name', r.name, 'role', r.role,
+                'removed', r.removed_at IS NOT NULL) ORDER BY r.position)
+          FROM dcu_researchers r WHERE r.account_id = a.account_id) AS researchers,
+       (SELECT row_to_json(w) FROM (SELECT ${WITHDRAWAL_COLUMNS} FROM dcu_withdrawals
+          WHERE account_id = a.account_id AND idempotency_key_hash = decode($2, 'hex')) w) AS prior
+     FROM dcu_accounts a WHERE a.account_id = $1${options.lock ? ' FOR UPDATE OF a' : ''}`,
+    [accountId, options.priorKey ?? ''],
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  // FOR UPDATE hands back the newest row after waiting for another change to commit, but the
+  // subqueries still see the statement's older snapshot. Every change bumps the version, so a
+  // difference says they are stale; read them again (this statement sees the change).
+  if (options.lock && row.version !== row.seen_version) return readAccount(db, accountId, options);
+  return {
+    state: toState(row, row.researchers ?? []),
+    prior: row.prior ? toWithdrawal(row.prior) : undefined,
+  };
+}
+
+async function readState(
+  db: Queryable,
+  accountId: string,
+  options: { lock: boolean },
+): Promise<AccountState | undefined> {
+  return (await readAccount(db, accountId, options))?.state;
+}
+
+function toState(row: AccountRow, researchers: ResearcherJson[]): AccountState {
+  const current = new Map<string, Member>();
+  for (const researcher of researchers) {
+    if (!researcher.removed) {
+      current.set(researcher.researcher_id, {
+        researcherId: researcher.researcher_id,
+        name: researcher.name,
+        role: researcher.role,
+      });
+    }
+  }
+  return {
+    accountId: row.account_id,
+    proposalId: row.proposal_id,
+    title: row.title,
+    investigator: row.investigator,
+    ownerId: row.owner_id,
+    initialCents: Number(row.initial_cents),
+    balanceCents: Number(row.balance_cents),
+    durationDays: row.duration_days,
+    dayMs: Number(row.day_ms),
+    createdAtMs: row.created_at.getTime(),
+    expiresAtMs: row.expires_at.getTime(),
+    createdAt: row.created_at.toISOString(),
+    expiresAt: row.expires_at.toISOString(),
+    researchers: current,
+    everAdded: new Set(researchers.map((researcher) => researcher.researcher_id)),
+    withdrawalCount: row.withdrawal_count,
+    closed:
+      row.closed_reason === null
+        ? undefined
+        : {
+            reason: row.closed_reason,
+            returnedCents: Number(row.returned_cents),
+            closedAt: row.closed_at!.toISOString(),
+          },
+    closeoutAcknowledged: row.closeout_acknowledged,
+  };
+}
+
+function toWithdrawal(row: Omit<WithdrawalRow, 'at'> & { at: string | Date }): WithdrawalEvent {
+  return {
+    type: 'withdrawal',
+    id: row.withdrawal_id,
+    researcherId: row.researcher_id,
+    amountCents: Number(row.amount_cents),
+    balanceAfterCents: Number(row.balance_after_cents),
+    at: new Date(row.at).toISOString(),
+    idempotencyKey: row.idempotency_key_hash,
+    ...(row.note === null ? {} : { note: row.note }),
+  };
+}
+
+function keyHash(idempotencyKey: string): string {
+  return createHash('sha256').update(idempotencyKey).digest('hex');
+}
+
+function damagedIfCorrupt<T>(step: () => T, accountId: string | undefined): T {
+  try {
+    return step();
+  } catch (error) {
+    if (error instanceof LedgerCorruptError) {
+      const damaged = new AccountDamaged(
+        `Account ${accountId ?? ''} holds data that does not follow from its rules: ${error.message}`,
+      );
+      throw damaged;
+    }
+    throw error;
+  }
+}
