@@ -25,7 +25,9 @@ export class NetworkLab {
    */
   static create(hostNames: string[]): NetworkLab {
     if (process.platform !== 'linux') {
-      throw new Error(`This test needs Linux network namespaces; this machine runs ${process.platform}.`);
+      throw new Error(
+        `This test needs Linux network namespaces; this machine runs ${process.platform}.`,
+      );
     }
     if (process.getuid?.() !== 0) {
       throw new Error(

@@ -33,7 +33,9 @@ export function takeStoreOption(args: string[]): { store: StoreChoice; rest: str
  * port of 127.0.0.1, and one database that the DCUs and agencies share, owned by a role that
  * is not a superuser.
  */
-export async function startRunPostgres(runDir: string): Promise<{ server: PostgresServer; databaseUrl: string }> {
+export async function startRunPostgres(
+  runDir: string,
+): Promise<{ server: PostgresServer; databaseUrl: string }> {
   const server = new PostgresServer({ dataDir: path.join(runDir, 'postgres') });
   await server.start();
   try {
