@@ -159,14 +159,19 @@ export class PoolSet {
     const timeoutMs = request.timeoutMs ?? this.timeoutMs;
     const maxAnswerBytes = request.maxAnswerBytes ?? this.maxAnswerBytes;
     const hasBody = request.body !== undefined;
-    const deadline = new AbortController();
+    // Aborted at the deadline, or by the caller's own signal (a watch when its client closes);
+    // a listener removed at the end, rather than AbortSignal.any, leaves nothing behind.
+    const exchange = new AbortController();
     const timer = setTimeout(
       () =>
-        deadline.abort(
+        exchange.abort(
           new PeerAnswerError('GRANTLINE_PEER_DEADLINE', origin, `${origin} did not answer in full within ${timeoutMs} ms`),
         ),
       timeoutMs,
     );
+    const onCallerAbort = () => exchange.abort(request.signal?.reason);
+    if (request.signal?.aborted) onCallerAbort();
+    else request.signal?.addEventListener('abort', onCallerAbort, { once: true });
     try {
       const response = await this.get(origin).request({
         method: request.method,
@@ -179,8 +184,7 @@ export class PoolSet {
         body: hasBody ? JSON.stringify(request.body) : undefined,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
-        // The caller's own signal (a watch when its client closes) still aborts as before.
-        signal: request.signal ? AbortSignal.any([deadline.signal, request.signal]) : deadline.signal,
+        signal: exchange.signal,
       });
       const text = await readCapped(response, maxAnswerBytes, origin);
       let body: unknown = undefined;
@@ -198,13 +202,14 @@ export class PoolSet {
       }
       return answer;
     } catch (error) {
-      // Whatever undici made of the abort, say that it was the deadline.
-      if (deadline.signal.aborted && !(error instanceof PeerAnswerError && error.code !== 'GRANTLINE_PEER_DEADLINE')) {
-        throw deadline.signal.reason;
+      // Whatever undici made of an abort, say why: the deadline, or the caller's own signal.
+      if (exchange.signal.aborted && !(error instanceof PeerAnswerError && error.code !== 'GRANTLINE_PEER_DEADLINE')) {
+        throw exchange.signal.reason;
       }
       throw error;
     } finally {
       clearTimeout(timer);
+      request.signal?.removeEventListener('abort', onCallerAbort);
     }
   }
 }

@@ -3,6 +3,7 @@
  * over headers and body, and a cap on the answer's size. The peers here are real HTTP servers
  * on 127.0.0.1 that break the rules on purpose.
  */
+import { getEventListeners } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isConnectionError, PeerAnswerError, PoolSet } from '../src/http';
@@ -118,5 +119,15 @@ describe('bounded calls to a peer', () => {
     expect(error.code).toBe('GRANTLINE_BAD_ANSWER');
     expect(error.message).toMatch(/answered 200 against the contract: not the account asked for/);
     expect(error.message).not.toMatch(/not-a-uuid/);
+  });
+
+  it("stops at the caller's own signal, says so, and leaves no listener on it", async () => {
+    const closing = new AbortController();
+    const read = pools.request(origin, { method: 'GET', path: '/hang', timeoutMs: 30_000, signal: closing.signal });
+    closing.abort(new Error('client closing'));
+    await expect(read).rejects.toThrow('client closing');
+    const longLived = new AbortController();
+    await pools.request(origin, { method: 'GET', path: '/exactly-the-cap', signal: longLived.signal });
+    expect(getEventListeners(longLived.signal, 'abort')).toHaveLength(0);
   });
 });
