@@ -20,6 +20,10 @@ async function main() {
   const app = await buildAgencyApp({
     registry,
     serviceToken: config.SERVICE_TOKEN,
+    agencyDir: config.AGENCY_DIR,
+    budgetCents: config.AGENCY_BUDGET_CENTS ?? null,
+    lockStaleMs: config.LOCK_STALE_MS,
+    recoveryIntervalMs: config.RECOVERY_INTERVAL_MS,
     logLevel: config.LOG_LEVEL,
   });
   await runRegisteredService({

@@ -13,6 +13,7 @@ const submit = (over: Partial<Extract<AgencyCommand, { type: 'submit' }>> = {}):
   proposalId: P,
   terms,
   totalCents: 100_000_000,
+  owner: 'agency-a',
   now: NOW,
   ...over,
 });
@@ -30,9 +31,9 @@ function refusalOf(slice: Slice, command: AgencyCommand): string {
 describe('deciding a proposal', () => {
   it('reserves an in-range amount that fits, counting it as committed', () => {
     const { slice, decision } = apply(empty, submit());
-    expect(decision).toEqual({ outcome: 'created', events: [{ type: 'reserved', proposalId: P, terms, at: NOW }] });
+    expect(decision).toEqual({ outcome: 'created', events: [{ type: 'reserved', proposalId: P, terms, owner: 'agency-a', at: NOW }] });
     expect(slice).toEqual({
-      proposal: { proposalId: P, terms, status: 'pending', decidedAt: NOW },
+      proposal: { proposalId: P, terms, status: 'pending', decidedAt: NOW, attempts: 1, owner: 'agency-a', lastAttemptAt: NOW },
       budget: { committedCents: 40_000_000, returnedCents: 0 },
     });
   });
@@ -82,7 +83,7 @@ describe('deciding a proposal', () => {
 
   it('decides a released reservation afresh', () => {
     const pending = apply(empty, submit()).slice;
-    const released = apply(pending, { type: 'release', proposalId: P, reason: 'gone', now: NOW }).slice;
+    const released = apply(pending, { type: 'release', proposalId: P, attempt: 1, reason: 'gone', now: NOW }).slice;
     expect(released.budget.committedCents).toBe(0);
     expect(decide(released, submit({ terms: { ...terms, title: 'Water' } })).outcome).toBe('created');
   });
@@ -93,18 +94,35 @@ describe('confirming and releasing a reservation', () => {
 
   it('confirms once; a repeat with the same account changes nothing, another account is refused', () => {
     const confirmed = apply(pending, { type: 'confirm', proposalId: P, accountId: ACCOUNT, dcuUrl: 'http://dcu', now: LATER }).slice;
-    expect(confirmed.proposal).toEqual({ proposalId: P, terms, status: 'accepted', decidedAt: NOW, accountId: ACCOUNT, dcuUrl: 'http://dcu' });
+    expect(confirmed.proposal).toMatchObject({ proposalId: P, terms, status: 'accepted', decidedAt: NOW, accountId: ACCOUNT, dcuUrl: 'http://dcu' });
     expect(confirmed.budget).toEqual(pending.budget);
     expect(decide(confirmed, { type: 'confirm', proposalId: P, accountId: ACCOUNT, now: LATER })).toEqual({ outcome: 'repeat', events: [] });
     expect(refusalOf(confirmed, { type: 'confirm', proposalId: P, accountId: OTHER_ACCOUNT, now: LATER })).toBe('account-mismatch');
   });
 
   it('releases only a pending reservation, giving its money back', () => {
-    const released = apply(pending, { type: 'release', proposalId: P, reason: 'DCU knows other terms', now: LATER }).slice;
+    const released = apply(pending, { type: 'release', proposalId: P, attempt: 1, reason: 'DCU knows other terms', now: LATER }).slice;
     expect(released.budget).toEqual({ committedCents: 0, returnedCents: 0 });
     expect(released.proposal?.status).toBe('released');
-    expect(refusalOf(released, { type: 'release', proposalId: P, reason: 'x', now: LATER })).toBe('not-pending');
+    expect(refusalOf(released, { type: 'release', proposalId: P, attempt: 1, reason: 'x', now: LATER })).toBe('not-pending');
     expect(refusalOf(released, { type: 'confirm', proposalId: P, accountId: ACCOUNT, now: LATER })).toBe('not-pending');
+  });
+});
+
+describe('claiming a reservation', () => {
+  it('counts the attempts, so an earlier attempt can no longer release what a later one may have opened', () => {
+    const pending = apply(empty, submit()).slice;
+    const claimed = apply(pending, { type: 'claim', proposalId: P, owner: 'agency-b', now: LATER }).slice;
+    expect(claimed.proposal).toMatchObject({ status: 'pending', attempts: 2, owner: 'agency-b', lastAttemptAt: LATER });
+    expect(claimed.budget).toEqual(pending.budget);
+    expect(refusalOf(claimed, { type: 'release', proposalId: P, attempt: 1, reason: 'x', now: LATER })).toBe('stale-attempt');
+    expect(apply(claimed, { type: 'release', proposalId: P, attempt: 2, reason: 'x', now: LATER }).slice.proposal?.status).toBe('released');
+  });
+
+  it('claims only a pending reservation', () => {
+    const rejected = apply(empty, submit({ terms: { ...terms, amountCents: 1 } })).slice;
+    expect(refusalOf(rejected, { type: 'claim', proposalId: P, owner: 'b', now: LATER })).toBe('not-pending');
+    expect(refusalOf(empty, { type: 'claim', proposalId: P, owner: 'b', now: LATER })).toBe('not-pending');
   });
 });
 
@@ -121,7 +139,7 @@ describe('closeouts', () => {
 
   it('closes the proposal and counts the returned money once', () => {
     const closed = apply(accepted, closeout()).slice;
-    expect(closed.proposal).toEqual({
+    expect(closed.proposal).toMatchObject({
       proposalId: P,
       terms,
       status: 'closed',

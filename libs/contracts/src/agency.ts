@@ -134,3 +134,14 @@ export const CloseoutReceipt = Type.Object(
   { additionalProperties: false },
 );
 export type CloseoutReceipt = Static<typeof CloseoutReceipt>;
+
+/** What the agency's live page at `/` polls: the budget and the newest decisions, newest first. */
+export const AgencyDashboardState = Type.Object(
+  {
+    now: Timestamp,
+    budget: BudgetView,
+    latest: Type.Array(ProposalView),
+  },
+  { additionalProperties: false },
+);
+export type AgencyDashboardState = Static<typeof AgencyDashboardState>;

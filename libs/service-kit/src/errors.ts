@@ -38,8 +38,10 @@ export function installErrorHandlers(app: FastifyInstance, mapError?: ErrorMappe
         : 500;
     if (statusCode >= 500) {
       request.log.error({ err: error }, 'request failed');
+      // An HttpError's message is written for the client (say, "the DCU failed; retry with the
+      // same key"); any other 5xx may carry internals.
       const message =
-        statusCode === 503 ? error.message : 'Internal error; the failure has been logged.';
+        statusCode === 503 || error instanceof HttpError ? error.message : 'Internal error; the failure has been logged.';
       return reply.status(statusCode).send(errorBody(statusCode, message));
     }
     const message = error.validation ? validationMessage(error) : error.message;

@@ -31,6 +31,14 @@ export interface ProposalRecord {
   dcuUrl?: string;
   returnedCents?: number;
   closedAt?: string;
+  /**
+   * While pending: how many times an instance set out to open the account (1 for the
+   * request that reserved it), who did last, and when. Only the first attempt may release
+   * for "nothing reached a DCU": a later one cannot know what an earlier one did.
+   */
+  attempts?: number;
+  owner?: string;
+  lastAttemptAt?: string;
 }
 
 /**
@@ -50,18 +58,21 @@ export interface Slice {
 
 export type AgencyEvent =
   | { type: 'rejected'; proposalId: string; terms: ProposalTerms; at: string; reason: string }
-  | { type: 'reserved'; proposalId: string; terms: ProposalTerms; at: string }
+  | { type: 'reserved'; proposalId: string; terms: ProposalTerms; owner: string; at: string }
+  | { type: 'claimed'; proposalId: string; owner: string; at: string }
   | { type: 'confirmed'; proposalId: string; accountId: string; dcuUrl?: string; at: string }
   | { type: 'released'; proposalId: string; at: string; reason: string }
   | { type: 'closed'; proposalId: string; accountId: string; returnedCents: number; at: string };
 
 export type AgencyCommand =
   /** Decide a proposal: reject it, or reserve its amount while it fits. `totalCents` null: unlimited. */
-  | { type: 'submit'; proposalId: string; terms: ProposalTerms; totalCents: number | null; now: string }
+  | { type: 'submit'; proposalId: string; terms: ProposalTerms; totalCents: number | null; owner: string; now: string }
+  /** An instance sets out to open (again) the account of a pending proposal. */
+  | { type: 'claim'; proposalId: string; owner: string; now: string }
   /** The DCU opened the account of a pending proposal. */
   | { type: 'confirm'; proposalId: string; accountId: string; dcuUrl?: string; now: string }
   /** The DCU said for certain no account exists for this pending proposal: give its money back. */
-  | { type: 'release'; proposalId: string; reason: string; now: string }
+  | { type: 'release'; proposalId: string; attempt: number; reason: string; now: string }
   /** The DCU closed the account and hands back what it did not spend. */
   | { type: 'closeout'; proposalId: string; accountId: string; returnedCents: number; now: string };
 
@@ -72,7 +83,8 @@ export type RefusalReason =
   | 'account-mismatch'
   | 'returned-exceeds-grant'
   | 'closeout-differs'
-  | 'not-pending';
+  | 'not-pending'
+  | 'stale-attempt';
 
 /** A command the rules refuse; nothing is persisted. Statuses live in one table (plugins/refusal-status). */
 export class AgencyRefusal extends Error {
@@ -112,6 +124,11 @@ export function decide(slice: Slice, command: AgencyCommand): Decision {
   switch (command.type) {
     case 'submit':
       return decideSubmit(slice, command);
+    case 'claim':
+      if (slice.proposal?.status !== 'pending') {
+        throw new AgencyRefusal('not-pending', `Proposal ${command.proposalId} has no unconfirmed reservation.`);
+      }
+      return { outcome: 'created', events: [{ type: 'claimed', proposalId: command.proposalId, owner: command.owner, at: command.now }] };
     case 'confirm':
       return decideConfirm(slice, command);
     case 'release':
@@ -144,7 +161,7 @@ function decideSubmit(slice: Slice, command: Extract<AgencyCommand, { type: 'sub
       `${formatEuro(terms.amountCents)}, more than that, so it was not funded and no account was opened.`;
     return { outcome: 'created', events: [{ type: 'rejected', proposalId, terms, at, reason }] };
   }
-  return { outcome: 'created', events: [{ type: 'reserved', proposalId, terms, at }] };
+  return { outcome: 'created', events: [{ type: 'reserved', proposalId, terms, owner: command.owner, at }] };
 }
 
 function decideConfirm(slice: Slice, command: Extract<AgencyCommand, { type: 'confirm' }>): Decision {
@@ -163,6 +180,9 @@ function decideConfirm(slice: Slice, command: Extract<AgencyCommand, { type: 'co
 function decideRelease(slice: Slice, command: Extract<AgencyCommand, { type: 'release' }>): Decision {
   if (slice.proposal?.status !== 'pending') {
     throw new AgencyRefusal('not-pending', `Proposal ${command.proposalId} has no unconfirmed reservation to release.`);
+  }
+  if (slice.proposal.attempts !== command.attempt) {
+    throw new AgencyRefusal('stale-attempt', `Another attempt to open the account of proposal ${command.proposalId} began since; it is not released.`);
   }
   return {
     outcome: 'created',
@@ -224,8 +244,23 @@ export function evolve(slice: Slice, event: AgencyEvent): Slice {
     case 'reserved':
       return {
         budget: { ...budget, committedCents: budget.committedCents + event.terms.amountCents },
-        proposal: { proposalId: event.proposalId, terms: event.terms, status: 'pending', decidedAt: event.at },
+        proposal: {
+          proposalId: event.proposalId,
+          terms: event.terms,
+          status: 'pending',
+          decidedAt: event.at,
+          attempts: 1,
+          owner: event.owner,
+          lastAttemptAt: event.at,
+        },
       };
+    case 'claimed': {
+      const claimed = required(proposal, event);
+      return {
+        budget,
+        proposal: { ...claimed, attempts: (claimed.attempts ?? 1) + 1, owner: event.owner, lastAttemptAt: event.at },
+      };
+    }
     case 'confirmed':
       return {
         budget,
