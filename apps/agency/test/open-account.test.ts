@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { NoInstanceError, PeerAnswerError, UncertainOutcomeError, type CallRequest } from '@grantline/registry-client';
 import { accountIdFor } from '@grantline/service-kit';
 import { buildAgencyApp } from '../src/app';
+import { MemoryAgencyStore } from '../src/storage/memory-store';
 import { openDcuAccount, type ServiceCaller } from '../src/dcu/open-account';
 
 /**
@@ -97,7 +98,7 @@ describe('openDcuAccount', () => {
 
   it('reports no reachable DCU as unavailable', async () => {
     const outcome = await openDcuAccount(account, { caller: failingWith(new NoInstanceError('dcu')), serviceToken: 's' });
-    expect(outcome).toEqual({ kind: 'unavailable', detail: 'no dcu instance is registered' });
+    expect(outcome).toEqual({ kind: 'unavailable', detail: 'no dcu instance is registered', mayHaveOpened: false });
   });
 
   it('reports a call cut off mid-way as a failure of unknown outcome', async () => {
@@ -118,6 +119,7 @@ describe('POST /proposals when the call to the DCU is cut off mid-way', () => {
     const app = await buildAgencyApp({
       registry: failingWith(error),
       serviceToken: 'service-token-0123456789',
+      store: new MemoryAgencyStore(),
       fastify: { logger: false },
     });
     try {
@@ -131,7 +133,8 @@ describe('POST /proposals when the call to the DCU is cut off mid-way', () => {
       expect(response.statusCode).toBe(502);
       expect(response.json().message).toBe(
         'The connection to the DCU broke mid-request, so whether an account was opened is unknown; ' +
-          'the problem has been logged. Retry with the same Idempotency-Key.',
+          'the problem has been logged. The agency keeps the amount reserved and finishes opening the account ' +
+          'by itself; send the same proposal with the same Idempotency-Key to receive it.',
       );
     } finally {
       await app.close();

@@ -1,5 +1,6 @@
 import { checkOpenApi } from '@grantline/service-kit/testing';
 import { buildAgencyApp } from '../src/app';
+import { MemoryAgencyStore } from '../src/storage/memory-store';
 
 jest.setTimeout(30_000);
 
@@ -10,6 +11,7 @@ describe('agency OpenAPI document', () => {
         // The document is built without calling any DCU.
         registry: { call: () => Promise.reject(new Error('no DCU in this test')) },
         serviceToken: 'openapi-test-service-token',
+        store: new MemoryAgencyStore(),
         fastify: { logger: false },
       }),
     );

@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { MAX_AMOUNT_CENTS, MAX_DURATION_DAYS } from '@grantline/contracts';
+import { FuzzProbe, percentEncode } from '@grantline/service-kit/testing';
 import { buildAgencyApp } from '../src/app';
+import { MemoryAgencyStore } from '../src/storage/memory-store';
 import { serviceToken, startFakeDcu, startFakeRegistry } from './fakes';
 
 /**
@@ -143,7 +145,7 @@ describe('POST /proposals under 10,000 malformed requests', () => {
 
   it('answers every one with a 4xx in the error shape, and opens nothing', async () => {
     const client = registry.client();
-    const app = await buildAgencyApp({ registry: client, serviceToken, fastify: { logger: false } });
+    const app = await buildAgencyApp({ registry: client, serviceToken, store: new MemoryAgencyStore(), fastify: { logger: false } });
     const statuses = new Map<number, number>();
     try {
       await fc.assert(
@@ -168,5 +170,79 @@ describe('POST /proposals under 10,000 malformed requests', () => {
     expect(statuses.get(400)).toBeGreaterThan(RUNS / 2);
     expect(statuses.get(415)).toBeGreaterThan(0);
     expect(dcu.received).toHaveLength(0);
+  });
+});
+
+describe('GET /proposals/:id, GET /budget and POST /closeouts under generated requests', () => {
+  const CLOSEOUT_RUNS = 3_000;
+  const proposal = { title: 'Fuzzed', investigator: 'Dr. Fuzz', amountCents: 40_000_000, durationDays: 30 };
+
+  it('answers every one with a 4xx in the error shape (or 200 for a read), and never moves money', async () => {
+    const registry = await startFakeRegistry();
+    const dcu = await startFakeDcu();
+    registry.list('dcu', [dcu.url]);
+    const client = registry.client();
+    const app = await buildAgencyApp({ registry: client, serviceToken, budgetCents: 100_000_000, store: new MemoryAgencyStore(), fastify: { logger: false } });
+    const probe = new FuzzProbe(() => app);
+    try {
+      const funded = (await app.inject({ method: 'POST', url: '/proposals', payload: proposal, headers: { 'idempotency-key': 'fuzz' } })).json();
+      const before = (await app.inject({ method: 'GET', url: '/budget' })).json();
+      const uuidish = fc.oneof(
+        fc.uuid(),
+        fc.constant(funded.proposalId as string),
+        fc.string({ maxLength: 60 }),
+        fc.string({ maxLength: 40 }).map((text) => `${funded.proposalId}${text}`),
+      );
+      const closeoutBody = fc.oneof(
+        // Well-formed, but wrong in some way the store must refuse: the wrong account, too much, unknown.
+        fc.record({
+          proposalId: fc.oneof(fc.uuid(), fc.constant(funded.proposalId as string)),
+          accountId: fc.uuid(),
+          returnedCents: fc.oneof(fc.integer({ min: 0, max: 50_000_000 }), fc.constant(40_000_001)),
+        }),
+        fc.record({
+          proposalId: fc.constant(funded.proposalId as string),
+          accountId: fc.constant(funded.accountId as string),
+          returnedCents: fc.integer({ min: 40_000_001, max: Number.MAX_SAFE_INTEGER }),
+        }),
+        fc.record({ proposalId: uuidish, accountId: uuidish, returnedCents: fc.jsonValue() }, { requiredKeys: [] }),
+        fc.jsonValue({ maxDepth: 3 }),
+      );
+      const token = fc.oneof(
+        fc.constant(`Bearer ${serviceToken}`),
+        fc.constant(undefined),
+        fc.string({ maxLength: 40 }).map((text) => `Bearer ${text.replace(/[^\x21-\x7e]/g, 'x')}`),
+      );
+      await fc.assert(
+        fc.asyncProperty(
+          fc.oneof(
+            uuidish.map((id) => ({ method: 'GET' as const, url: `/proposals/${percentEncode(id)}` })),
+            fc.constant({ method: 'GET' as const, url: '/budget' }),
+            fc.tuple(closeoutBody, token).map(([body, authorization]) => ({
+              method: 'POST' as const,
+              url: '/closeouts',
+              payload: JSON.stringify(body) ?? '',
+              headers: { 'content-type': 'application/json', ...(authorization === undefined ? {} : { authorization }) },
+            })),
+          ),
+          async (request) => {
+            await probe.send(request);
+          },
+        ),
+        { numRuns: CLOSEOUT_RUNS },
+      );
+      console.log(probe.summary('agency closeouts/proposals/budget'));
+      expect(probe.badShapes).toEqual(new Map());
+      expect(probe.requests).toBeGreaterThanOrEqual(CLOSEOUT_RUNS * 0.9);
+      // Several kinds of refusal were reached, not only schema errors.
+      for (const status of [400, 401, 404, 409, 422]) expect(probe.statuses.get(status)).toBeGreaterThan(0);
+      // Nothing generated is the right account with a legal amount: no money moved.
+      expect((await app.inject({ method: 'GET', url: '/budget' })).json()).toEqual(before);
+    } finally {
+      await app.close();
+      await client.close();
+      await dcu.close();
+      await registry.close();
+    }
   });
 });

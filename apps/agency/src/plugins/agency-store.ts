@@ -26,6 +26,7 @@ export default fp<AgencyStorePluginOptions>(
         onLockCompromised: (error) => app.log.error({ err: error }, 'the agency journal lock was taken over while held'),
       });
       await files.start();
+      if (files.damageReport !== undefined) app.log.error({ damage: files.damageReport }, 'the agency journal is damaged; answering 503');
       store = files;
     }
     app.decorate('agencyStore', store);

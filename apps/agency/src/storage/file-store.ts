@@ -81,7 +81,17 @@ export class FileAgencyStore implements AgencyStore {
     await created.close();
     await syncDirectory(dirname(this.journalPath));
     this.handle = await open(this.journalPath, 'r+');
-    await this.catchUp();
+    try {
+      await this.catchUp();
+    } catch (error) {
+      // A damaged journal keeps the agency up, answering 503 with the damage named.
+      if (!(error instanceof StorageUnavailableError)) throw error;
+    }
+  }
+
+  /** What is wrong with the journal, if anything (for the start-up log). */
+  get damageReport(): string | undefined {
+    return this.damage;
   }
 
   async execute(command: AgencyCommand): Promise<CommandResult> {
@@ -95,8 +105,11 @@ export class FileAgencyStore implements AgencyStore {
           command,
         );
         if (decision.outcome === 'created') {
-          await this.append(encodeLine(decision.events));
-          for (const event of decision.events) this.fold(event);
+          // A read catching up between the write and the fold would fold the line twice.
+          await this.reading.runExclusive(async () => {
+            await this.append(encodeLine(decision.events));
+            for (const event of decision.events) this.fold(event);
+          });
         }
         return {
           outcome: decision.outcome,
