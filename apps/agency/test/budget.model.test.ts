@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { NoInstanceError, type CallRequest, type CallResponse } from '@grantline/registry-client';
+import { accountIdFor } from '@grantline/service-kit';
 import type { ServiceCaller } from '../src/dcu/open-account';
 import { proposalIdFor } from '../src/domain/proposal';
 import { Funder } from '../src/funder';
@@ -34,7 +35,7 @@ class ModelDcu implements ServiceCaller {
     if (this.mood === 'unreachable') {
       throw new NoInstanceError('dcu', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
     }
-    const accountId = this.accounts.get(proposalId) ?? randomUUID();
+    const accountId = accountIdFor(proposalId);
     this.accounts.set(proposalId, accountId);
     if (this.mood === 'answer-lost') {
       throw new NoInstanceError('dcu', Object.assign(new Error('headers timeout'), { code: 'UND_ERR_HEADERS_TIMEOUT' }));

@@ -90,7 +90,12 @@ describe('openDcuAccount', () => {
   it('says which DCU broke the rules when every instance tried did', async () => {
     const lastError = new PeerAnswerError('GRANTLINE_ANSWER_TOO_LARGE', 'http://127.0.0.1:1', 'too much');
     const flooded = await openDcuAccount(account, { caller: failingWith(new NoInstanceError('dcu', lastError)), serviceToken: 's' });
-    expect(flooded).toEqual({ kind: 'failed', problem: 'bad-answer', detail: { instanceUrl: 'http://127.0.0.1:1', reason: 'too much' } });
+    expect(flooded).toEqual({
+      kind: 'failed',
+      problem: 'bad-answer',
+      detail: { instanceUrl: 'http://127.0.0.1:1', reason: 'too much' },
+      mayHaveOpened: true,
+    });
     const late = new PeerAnswerError('GRANTLINE_PEER_DEADLINE', 'http://127.0.0.1:1', 'too slow');
     const dripped = await openDcuAccount(account, { caller: failingWith(new NoInstanceError('dcu', late)), serviceToken: 's' });
     expect(dripped).toMatchObject({ kind: 'failed', problem: 'uncertain' });

@@ -49,6 +49,7 @@ const submit = (
   proposalId,
   terms: terms(amountCents),
   totalCents,
+  owner: 'postgres-test',
   now: NOW,
 });
 
