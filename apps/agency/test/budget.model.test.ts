@@ -152,10 +152,10 @@ describe.each(kinds)('the budget against a plain model: $name', ({ make }) => {
                 const proposalId = proposalIdFor(command.key);
                 const terms = { title: command.key, investigator: 'Model', amountCents: command.amountCents, durationDays: 10 };
                 const known = model.proposals.get(command.key);
-                let answer: Awaited<ReturnType<Funder['submit']>> | undefined;
+                let answer: Awaited<ReturnType<Funder['submit']>>['answer'] | undefined;
                 let failure: unknown;
                 try {
-                  answer = await funder.submit(proposalId, terms, true);
+                  answer = (await funder.submit(proposalId, terms, { withKey: true })).answer;
                 } catch (error) {
                   failure = error;
                 }

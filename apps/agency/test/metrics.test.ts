@@ -1,5 +1,6 @@
 import { metricValue } from '@grantline/service-kit/testing';
 import { buildAgencyApp } from '../src/app';
+import { MemoryAgencyStore } from '../src/storage/memory-store';
 import { serviceToken, startFakeDcu, startFakeRegistry } from './fakes';
 
 jest.setTimeout(30_000);
@@ -24,6 +25,7 @@ describe('agency metrics', () => {
     const app = await buildAgencyApp({
       registry: client,
       serviceToken,
+      store: new MemoryAgencyStore(),
       fastify: { logger: false },
     });
     cleanups.push(
@@ -65,6 +67,7 @@ describe('agency metrics', () => {
     const app = await buildAgencyApp({
       registry: client,
       serviceToken,
+      store: new MemoryAgencyStore(),
       fastify: { logger: false },
     });
     cleanups.push(
