@@ -20,7 +20,14 @@ let realId: string;
 /** An instance the fuzzer may heartbeat or unregister (the real one it never names). */
 let victimId: string;
 const probe = new FuzzProbe(() => app);
-const send = probe.send;
+/** Asserts on each request, so fast-check shrinks the first badly shaped answer to its core. */
+const send = async (options: Parameters<typeof probe.send>[0]): Promise<void> => {
+  const before = probe.badShapes.size;
+  await probe.send(options);
+  if (probe.badShapes.size > before) {
+    throw new Error(`an error answer outside the contract's shape: ${[...probe.badShapes.values()].at(-1)}`);
+  }
+};
 
 beforeAll(async () => {
   app = await buildRegistryApp({
@@ -382,6 +389,37 @@ describe('the registry under generated malformed requests', () => {
   it('never answers 5xx to generated service types, raw and encoded', async () => {
     const lookup = parameter.map((type) => ({ method: 'GET' as const, url: `/services/${type}` }));
     await fc.assert(fc.asyncProperty(lookup, send), { numRuns: RUNS_PER_PROPERTY });
+  });
+
+  it('answers generated limit, index and wait values with 200 or a JSON 400, never a hang or a 5xx', async () => {
+    const number = fc.oneof(
+      fc.integer({ min: -5, max: 70_000 }).map(String),
+      fc.constantFrom('', '0', '1000', '1001', '60000', '60001', '1e3', '0x10', '1.5', ' 1', '99999999999999999999', 'NaN'),
+      weirdText,
+    );
+    const lookup = fc
+      .record({
+        limit: fc.option(number, { nil: undefined }),
+        index: fc.option(number, { nil: undefined }),
+        wait: fc.option(number, { nil: undefined }),
+        all: fc.boolean(),
+      })
+      .map(({ limit, index, wait, all }) => {
+        const query = [
+          ...(limit === undefined || all ? [] : [`limit=${percentEncode(limit)}`]),
+          ...(index === undefined ? [] : [`index=${percentEncode(index)}`]),
+          ...(wait === undefined ? [] : [`wait=${percentEncode(wait)}`]),
+        ].join('&');
+        return { method: 'GET' as const, url: `${all ? '/services' : '/services/dcu'}?${query}` };
+      });
+    await fc.assert(
+      fc.asyncProperty(lookup, async (options) => {
+        await send(options);
+        // A generated index never names the current list, so no request waits.
+        expect(app.changes.waiting()).toBe(0);
+      }),
+      { numRuns: RUNS_PER_PROPERTY },
+    );
   });
 
   it('has answered at least 10,000 of them with JSON errors, and still works', async () => {
