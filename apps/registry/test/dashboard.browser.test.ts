@@ -199,7 +199,7 @@ describe('registry dashboard in Chromium', () => {
     // The type the user opened stays open; the others stay collapsed.
     await page.locator('section[data-type="bulk-a"] .more').getByText('Showing 200 of 1,000').waitFor();
     expect(await page.locator('section[data-type="bulk-b"] details').getAttribute('open')).toBeNull();
-    await page.screenshot({ path: path.join(screenshotDir, 'dashboard-3000.png'), fullPage: true });
+    await page.screenshot({ path: path.join(screenshotDir, 'dashboard-3000.png') });
     expect(pageErrors).toEqual([]);
     await context.close();
   });

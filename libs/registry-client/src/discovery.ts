@@ -151,7 +151,10 @@ export class Discovery {
         cache.failures = 0;
         // An answer without a wait (a first read, or a changed index) is followed by a watch at
         // once; a registry that keeps answering instantly with nothing new is asked less often.
-        const tooFast = known !== undefined && cache.index === known && timers.now() - startedAt < 10;
+        // A registry without an index to watch from is polled instead.
+        const tooFast =
+          cache.index === undefined ||
+          (known !== undefined && cache.index === known && timers.now() - startedAt < 10);
         if (tooFast) await sleep(jitter(refreshIntervalMs, 0.2, random), signal, timers, { background: true });
         continue;
       }

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { ConfigError, loadConfig, Secret, serviceConfigProperties } from '../src/config';
+import { ConfigError, loadConfig, RegistryUrl, Secret, serviceConfigProperties } from '../src/config';
 
 const schema = Type.Object({
   ...serviceConfigProperties(9002),
@@ -30,5 +30,20 @@ describe('loadConfig', () => {
     }
     expect(message).toMatch(/^invalid configuration: SERVICE_TOKEN=\(secret, not shown\)/);
     expect(message).not.toContain('tooshort');
+  });
+});
+
+describe('REGISTRY_URL', () => {
+  const schema = Type.Object({ REGISTRY_URL: RegistryUrl });
+
+  it.each(['http://127.0.0.1:9000', 'http://a:9000,http://b:9000', 'https://a, http://b:1, http://c'])(
+    'accepts one registry URL or several, comma-separated: %s',
+    (value) => {
+      expect(loadConfig(schema, { REGISTRY_URL: value }).REGISTRY_URL).toBe(value);
+    },
+  );
+
+  it.each(['ftp://a', 'http://a,', 'http://a,,http://b', 'http://a,ftp://b', 'http://a b'])('refuses %s', (value) => {
+    expect(() => loadConfig(schema, { REGISTRY_URL: value })).toThrow(/REGISTRY_URL=/);
   });
 });

@@ -768,6 +768,7 @@ function fanOutResult(
     latency: outcome.latency,
     failures: wrong > 0 ? `${wrong} of ${WATCHERS} not answered 200 (${JSON.stringify(outcome.statusCounts)}, ${outcome.failed} errors)` : '',
     connections: WATCHERS,
+    durationSeconds: outcome.latency.maxMs / 1000,
     succeeded: outcome.statusCounts['200'] ?? 0,
     statusCounts: outcome.statusCounts,
     notes,
