@@ -3,7 +3,7 @@
  * it registers with each, reads from any that answers, and learns of changes by watching.
  */
 import { RegistryClient } from '@grantline/registry-client';
-import { registryToken, startRegistry, waitFor, type RegistryApp } from './helpers';
+import { closedPort, ManualTimers, registryToken, startRegistry, waitFor, type RegistryApp } from './helpers';
 
 jest.setTimeout(20_000);
 
@@ -72,5 +72,31 @@ describe('registry client with several registries', () => {
     await waitFor('a watch held by a registry', () => registries.some(({ app }) => app.changes.waiting('dcu') > 0));
     for (const { app } of registries) app.instances.register('dcu', 'http://127.0.0.1:9101');
     await waitFor('the registration', async () => (await reader.instances('dcu')).length === 1);
+  });
+});
+
+describe('registry client reconnects', () => {
+  it('spreads its retries after a registry is lost, so clients do not return all at once', async () => {
+    const port = await closedPort();
+    const delays: number[] = [];
+    const readers: RegistryClient[] = [];
+    try {
+      for (let i = 0; i < 20; i++) {
+        const timers = new ManualTimers();
+        const reader = new RegistryClient({ registryUrl: `http://127.0.0.1:${port}`, refreshIntervalMs: 1_000, timers });
+        readers.push(reader);
+        expect(await reader.instances('dcu')).toEqual([]); // nothing known, nothing thrown
+        await waitFor('the retry to be scheduled', () => timers.pending.size === 1);
+        delays.push([...timers.pending.values()][0]!.delayMs);
+      }
+    } finally {
+      await Promise.all(readers.map((reader) => reader.close()));
+    }
+    // Full jitter over [50, 100] ms after the first failure: twenty clients, many different delays.
+    for (const delay of delays) {
+      expect(delay).toBeGreaterThanOrEqual(50);
+      expect(delay).toBeLessThanOrEqual(100);
+    }
+    expect(new Set(delays).size).toBeGreaterThan(10);
   });
 });
