@@ -128,6 +128,26 @@ describe('durability', () => {
     expect((await readdir(folder.accountDir)).filter((name) => name.endsWith('.tmp'))).toEqual([]);
   });
 
+  it('sweeps the lock directory a killed holder left on an account nobody touches, and keeps a live one', async () => {
+    const app = await start();
+    const idle = await openAccount(app);
+    const busy = await openAccount(app);
+    await app.close();
+    apps.length = 0;
+    const { mkdir, utimes } = await import('node:fs/promises');
+    const idleLock = join(folder.accountDir, `${idle.accountId}.lock`);
+    const busyLock = join(folder.accountDir, `${busy.accountId}.lock`);
+    await mkdir(idleLock);
+    await mkdir(busyLock); // as if another instance held it right now
+    await utimes(idleLock, new Date(Date.now() - 120_000), new Date(Date.now() - 120_000));
+    const second = await start();
+    const names = await readdir(folder.accountDir);
+    expect(names).not.toContain(`${idle.accountId}.lock`);
+    expect(names).toContain(`${busy.accountId}.lock`);
+    // The swept account works as before.
+    expect((await withdraw(second, idle.accountId, idle.ownerKey, 5)).statusCode).toBe(201);
+  });
+
   it('counts days down and refuses withdrawals with 410 once the account has expired', async () => {
     let now = Date.parse('2026-01-01T00:00:00Z');
     const app = await start({ dayMs: 20, now: () => now });
