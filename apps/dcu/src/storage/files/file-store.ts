@@ -125,6 +125,7 @@ export class FileAccountStore implements AccountStore {
   private readonly now: () => number;
   private closed = false;
   private sweepTimer: NodeJS.Timeout | undefined;
+  private sweeping: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: FileAccountStoreOptions) {
     this.directory = resolve(options.directory);
@@ -142,9 +143,12 @@ export class FileAccountStore implements AccountStore {
   async start(): Promise<void> {
     await mkdir(this.directory, { recursive: true });
     await this.closeouts.start();
-    this.sweepTimer = setInterval(() => void this.sweep(), LEFTOVER_SWEEP_MS);
+    this.sweepTimer = setInterval(() => {
+      this.sweeping = this.sweeping.then(() => this.sweep());
+    }, LEFTOVER_SWEEP_MS);
     this.sweepTimer.unref();
-    await this.sweep(); // one readdir: names only, no account is read
+    // In the background: a readdir of a huge folder must not delay the first answer.
+    this.sweeping = this.sweep();
 
   }
 
@@ -325,6 +329,7 @@ export class FileAccountStore implements AccountStore {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.sweepTimer);
+    await this.sweeping;
     await Promise.all([...this.loading.values()].map((loading) => loading.catch(() => undefined)));
     for (const entry of this.entries.values()) {
       await entry.commits.settled();
