@@ -1,6 +1,7 @@
-import type { AccountView, TransactionsResponse } from '@grantline/contracts';
+import type { AccountView, BudgetView, TransactionsResponse } from '@grantline/contracts';
 import type { RegistryClient } from '@grantline/registry-client';
 import { callWithRetries, messageOf } from './actors/calls';
+import { findBudgetProblems } from './domain/budget-invariants';
 import { findLedgerProblems, readWholeHistory } from './domain/ledger-invariants';
 import type { ProjectReport } from './domain/project-report';
 
@@ -56,6 +57,7 @@ export async function runFinalCheck(
       }
       const view = account.response.body;
       report.finalBalanceCents = view.balanceCents;
+      if (view.returnedCents !== undefined) report.accountReturnedCents = view.returnedCents;
       report.problems.push(
         ...findLedgerProblems({
           askedCents: report.plan.amountCents,
@@ -68,4 +70,17 @@ export async function runFinalCheck(
       );
     }),
   );
+}
+
+/** The agency's budget at the end of a run, and what is wrong with it (domain/budget-invariants.ts). */
+export async function runBudgetCheck(
+  client: RegistryClient,
+  reports: ProjectReport[],
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>,
+): Promise<{ budget?: BudgetView; problems: string[] }> {
+  const answer = await callWithRetries<BudgetView>(client, 'agency', { method: 'GET', path: '/budget' }, { retries: 3, sleep });
+  if (!answer.ok || answer.response.statusCode !== 200) {
+    return { problems: [`could not read the agency's budget: ${answer.ok ? messageOf(answer.response.body) : answer.error}`] };
+  }
+  return { budget: answer.response.body, problems: findBudgetProblems(answer.response.body, reports) };
 }

@@ -24,6 +24,7 @@ interface FakeAccount {
   createdAt: number;
   transactions: Transaction[];
   withdrawalsByKey: Map<string, { status: number; body: unknown }>;
+  proposalId: string;
 }
 
 export async function startFakeServices(dayMs: number, faults: FakeFaults = {}) {
@@ -80,6 +81,7 @@ export async function startFakeServices(dayMs: number, faults: FakeFaults = {}) 
           createdAt: Date.now(),
           transactions: [],
           withdrawalsByKey: new Map(),
+          proposalId: randomUUID(),
         };
         account.keys.set(account.ownerKey, randomUUID());
         account.transactions.push({
@@ -92,7 +94,7 @@ export async function startFakeServices(dayMs: number, faults: FakeFaults = {}) 
         });
         accounts.set(account.accountId, account);
         answer = {
-          proposalId: randomUUID(),
+          proposalId: account.proposalId,
           status: 'accepted',
           accountId: account.accountId,
           ownerKey: account.ownerKey,
@@ -101,6 +103,32 @@ export async function startFakeServices(dayMs: number, faults: FakeFaults = {}) 
       }
       if (key) proposalsByKey.set(key, answer);
       return send(201, answer);
+    }
+
+    // The agency's records: an account that ended counts as closed out with its balance returned.
+    const ended = (candidate: FakeAccount) =>
+      candidate.balanceCents === 0 || Date.now() - candidate.createdAt >= candidate.durationDays * dayMs;
+    const proposal = /^\/proposals\/([^/]+)$/.exec(path);
+    if (request.method === 'GET' && proposal) {
+      const funded = [...accounts.values()].find((candidate) => candidate.proposalId === proposal[1]);
+      if (!funded) return fail(404, 'no such proposal');
+      return send(200, {
+        proposalId: funded.proposalId,
+        title: 't',
+        investigator: 'i',
+        amountCents: funded.initialCents,
+        durationDays: funded.durationDays,
+        status: ended(funded) ? 'closed' : 'accepted',
+        accountId: funded.accountId,
+        decidedAt: new Date(funded.createdAt).toISOString(),
+        ...(ended(funded) ? { returnedCents: funded.balanceCents } : {}),
+      });
+    }
+    if (request.method === 'GET' && path === '/budget') {
+      const all = [...accounts.values()];
+      const committedCents = all.reduce((sum, candidate) => sum + candidate.initialCents, 0);
+      const returnedCents = all.filter(ended).reduce((sum, candidate) => sum + candidate.balanceCents, 0);
+      return send(200, { totalCents: null, committedCents, returnedCents, availableCents: null });
     }
 
     const match = /^\/accounts\/([^/]+)(\/researchers|\/withdrawals|\/transactions)?$/.exec(path);

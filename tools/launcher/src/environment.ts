@@ -25,6 +25,9 @@ const NOT_INHERITED = [
   'ACCOUNT_KEY_SECRET',
   // The store is the launcher's --store option, not whatever the shell has.
   'DATABASE_URL',
+  // The agencies' folder and budget come from the run (--budget), not the shell.
+  'AGENCY_DIR',
+  'AGENCY_BUDGET_CENTS',
 ];
 
 export interface ServiceEnvironmentInput {

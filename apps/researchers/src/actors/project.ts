@@ -4,6 +4,7 @@ import {
   type AddResearcherResponse,
   type ProposalRequest,
   type ProposalResponse,
+  type ProposalView,
 } from '@grantline/contracts';
 import type { RegistryClient } from '@grantline/registry-client';
 import type { ProjectPlan } from '../domain/draws';
@@ -70,10 +71,17 @@ export async function runProject(context: ProjectContext): Promise<ProjectReport
     return report;
   }
   const answer = outcome.response.body;
+  report.proposalId = answer.proposalId;
   if (answer.status === 'rejected') {
     report.decision = 'rejected';
     report.ending = { kind: 'rejected', reason: answer.reason };
-    await printer.event(professor, `proposal rejected: ${answer.reason}`, 'bad');
+    // The agency's reasons say which rule turned it down: its range, or its budget.
+    report.budgetRefusal = /budget/i.test(answer.reason);
+    await printer.event(
+      professor,
+      report.budgetRefusal ? `proposal turned down, the agency's budget is spent: ${answer.reason}` : `proposal rejected: ${answer.reason}`,
+      'bad',
+    );
     return report;
   }
 
@@ -103,12 +111,46 @@ export async function runProject(context: ProjectContext): Promise<ProjectReport
 
   report.withdrawals = project.withdrawals;
   report.uncertainWithdrawals = project.uncertainWithdrawals;
+  if (project.endReason && !context.runSignal.aborted) await awaitCloseout(context, professor, report, answer.proposalId);
   report.ending = project.endReason
     ? { kind: 'spent', reason: project.endReason }
     : context.runSignal.aborted
       ? { kind: 'stopped', reason: String(context.runSignal.reason ?? 'interrupted') }
       : { kind: 'failed', reason: 'every actor gave up' };
   return report;
+}
+
+/** How long the simulation waits for the DCU's closeout to show at the agency (API.md: 3 s, plus lock staleness). */
+const CLOSEOUT_WAIT_MS = 15_000;
+
+/**
+ * Once the account ended, the DCU closes it and hands the unspent rest back to the agency on
+ * its own: the professor watches the proposal until the agency shows it closed.
+ */
+async function awaitCloseout(context: ProjectContext, professor: Speaker, report: ProjectReport, proposalId: string) {
+  const deadline = Date.now() + CLOSEOUT_WAIT_MS;
+  while (Date.now() < deadline && !context.runSignal.aborted) {
+    const seen = await callWithRetries<ProposalView>(
+      context.client,
+      'agency',
+      { method: 'GET', path: `/proposals/${proposalId}` },
+      { retries: 2, sleep: context.sleep, signal: context.runSignal },
+    );
+    if (seen.ok && seen.response.statusCode === 200 && seen.response.body.status === 'closed') {
+      const returnedCents = seen.response.body.returnedCents ?? 0;
+      report.closeout = { returnedCents };
+      await context.printer.event(
+        professor,
+        `account closed by the DCU: ${formatEuro(returnedCents)} unspent, handed back to the agency`,
+        'good',
+      );
+      return;
+    }
+    await context.sleep(250, context.runSignal);
+  }
+  if (!context.runSignal.aborted) {
+    report.problems.push(`the agency did not show the account's closeout within ${CLOSEOUT_WAIT_MS / 1000} s of its end`);
+  }
 }
 
 async function addStudent(

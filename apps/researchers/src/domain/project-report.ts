@@ -16,6 +16,14 @@ export interface ProjectReport {
   plan: ProjectPlan;
   decision: Decision;
   account?: { accountId: string; ownerKey: string };
+  /** The agency's id of the proposal, to look its decision and closeout up. */
+  proposalId?: string;
+  /** Rejected because the agency's budget had no room left (not for the amount's range). */
+  budgetRefusal?: boolean;
+  /** What the agency recorded when the DCU closed the account and handed the rest back. */
+  closeout?: { returnedCents: number };
+  /** What the DCU's account view says it returned (filled in by the final check). */
+  accountReturnedCents?: number;
   studentsAdded: number;
   withdrawals: ReportedWithdrawal[];
   /** Withdrawals that failed after retries, whose outcome is unknown. */

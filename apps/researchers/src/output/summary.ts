@@ -1,4 +1,4 @@
-import { formatEuro } from '@grantline/contracts';
+import { formatEuro, type BudgetView } from '@grantline/contracts';
 import type { FailedOperation } from '../actors/project-state';
 import { describeEnding, withdrawnCents, type ProjectReport } from '../domain/project-report';
 import type { Style } from './style';
@@ -11,6 +11,8 @@ export interface RunOutcome {
   interrupted: boolean;
   /** Why the run stopped early for any other reason (the timeout). */
   stopReason?: string;
+  /** The agency's budget at the end and what the check found wrong with it. */
+  budgetCheck?: { budget?: BudgetView; problems: string[] };
 }
 
 /**
@@ -58,7 +60,38 @@ export function summaryText(outcome: RunOutcome, style: Style): string[] {
       ),
     );
   }
+  if (outcome.budgetCheck !== undefined) lines.push(...budgetLines(reports, outcome.budgetCheck, style));
   if (outcome.stopReason !== undefined) lines.push(style.paint('red', outcome.stopReason));
+  return lines;
+}
+
+/** The funder's side: the budget, budget refusals, closeouts, and the check of the three. */
+function budgetLines(reports: ProjectReport[], check: NonNullable<RunOutcome['budgetCheck']>, style: Style): string[] {
+  const lines: string[] = [];
+  const { budget } = check;
+  const refused = reports.filter((report) => report.budgetRefusal).length;
+  const closed = reports.filter((report) => report.closeout !== undefined);
+  const handedBack = closed.reduce((sum, report) => sum + (report.closeout?.returnedCents ?? 0), 0);
+  if (budget !== undefined) {
+    lines.push(
+      `Agency budget: ${budget.totalCents === null ? 'unlimited' : formatEuro(budget.totalCents)}; committed ${formatEuro(budget.committedCents)}, ` +
+        `returned ${formatEuro(budget.returnedCents)}, available ${budget.availableCents === null ? 'unlimited' : formatEuro(budget.availableCents)}.`,
+    );
+  }
+  lines.push(
+    `${refused} proposal(s) turned down because the budget was spent; ${closed.length} account(s) closed, ${formatEuro(handedBack)} handed back.`,
+  );
+  if (check.problems.length > 0) {
+    lines.push(style.paint('red', `The budget check found ${check.problems.length} problem(s):`));
+    lines.push(...check.problems.map((problem) => `  ${problem}`));
+  } else {
+    lines.push(
+      style.paint(
+        'green',
+        'Budget check passed: committed − returned = what the accepted accounts started with − what they handed back; every closeout counted once.',
+      ),
+    );
+  }
   return lines;
 }
 
@@ -108,6 +141,11 @@ const COLUMNS: Column[] = [
     align: 'right',
     cell: (report) =>
       report.finalBalanceCents === undefined ? '-' : formatEuro(report.finalBalanceCents),
+  },
+  {
+    title: 'returned',
+    align: 'right',
+    cell: (report) => (report.closeout === undefined ? '-' : formatEuro(report.closeout.returnedCents)),
   },
   {
     title: 'how it ended',
