@@ -5,13 +5,13 @@
  * while one instance is SIGKILLed. Needs `npm run build`. Screenshots go to the temp dir, or to
  * docs/ with UPDATE_SCREENSHOTS=1.
  */
-import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { launchBrowser } from '@grantline/service-kit/testing';
 import type { Browser, Page } from 'playwright-core';
-import { registryMain, repoRoot, requireBuilt, startNode, stopProcess, type Started } from './process';
+import { ServiceProcess } from '@grantline/process-kit';
+import { registryMain, repoRoot, requireBuilt, startNode, type Started } from './process';
 
 const instanceScript = path.join(__dirname, 'fixtures/heartbeating-instance.js');
 const screenshotDir =
@@ -25,7 +25,6 @@ const registryToken = 'browser-test-registry-token';
 jest.setTimeout(60_000);
 
 describe('registry dashboard in Chromium', () => {
-  const processes: ChildProcess[] = [];
   let registry: Started;
   let browser: Browser | undefined;
 
@@ -35,7 +34,6 @@ describe('registry dashboard in Chromium', () => {
       REGISTRY_TOKEN: registryToken,
       SERVICE_TYPE: type,
     });
-    processes.push(started.child);
     return started;
   }
 
@@ -52,13 +50,12 @@ describe('registry dashboard in Chromium', () => {
       HEARTBEAT_INTERVAL_MS: String(heartbeatIntervalMs),
       TTL_MS: String(ttlMs),
     });
-    processes.push(registry.child);
     browser = await launchBrowser();
   });
 
   afterAll(async () => {
     await browser?.close();
-    await Promise.all(processes.map((child) => stopProcess(child, 'SIGKILL')));
+    await ServiceProcess.killAll();
   });
 
   it('shows both instances live, marks a SIGKILLed one late, and drops it within the TTL', async () => {
@@ -81,7 +78,7 @@ describe('registry dashboard in Chromium', () => {
     expect(await page.locator('#status').getAttribute('data-state')).toBe('ok');
 
     const killedAt = Date.now();
-    dcuB.child.kill('SIGKILL');
+    dcuB.service.signal('SIGKILL');
     // Late first (after 1.5 heartbeat intervals of silence) …
     await expectRow(page, dcuB.url, 'late', ttlMs);
     await expectRow(page, dcuA.url, 'live');

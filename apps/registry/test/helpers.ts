@@ -66,21 +66,8 @@ export async function closedPort(): Promise<number> {
   return address.port;
 }
 
-/** Polls `check` until it returns a truthy value; fails with `what` after `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  check: () => T | Promise<T>,
-  timeoutMs = 5_000,
-  everyMs = 10,
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
-}
+/** Polls until a condition holds: the process kit's, the one every test and tool uses. */
+export { waitFor } from '@grantline/process-kit';
 
 /**
  * Timers for the registry client that run only when the test says so: the test reads the

@@ -1,15 +1,15 @@
-import type { ChildProcess } from 'node:child_process';
-import { registryMain, requireBuilt, startNode, stopProcess } from './process';
+import type { ServiceProcess } from '@grantline/process-kit';
+import { registryMain, requireBuilt, startNode } from './process';
 
 jest.setTimeout(30_000);
 
 describe('node apps/registry/dist/main.js', () => {
-  let child: ChildProcess | undefined;
+  let service: ServiceProcess | undefined;
 
   beforeAll(() => requireBuilt(registryMain));
   afterEach(async () => {
-    if (child) await stopProcess(child, 'SIGKILL');
-    child = undefined;
+    await service?.kill();
+    service = undefined;
   });
 
   it('prints its real URL with PORT=0, answers /health and stops on SIGTERM', async () => {
@@ -18,7 +18,7 @@ describe('node apps/registry/dist/main.js', () => {
       REGISTRY_TOKEN: 'process-test-registry-token',
       HEARTBEAT_INTERVAL_MS: '200',
     });
-    child = started.child;
+    service = started.service;
     expect(started.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(started.url).not.toMatch(/:0$/);
 
@@ -34,7 +34,7 @@ describe('node apps/registry/dist/main.js', () => {
     expect(registered.status).toBe(201);
     expect(await registered.json()).toMatchObject({ heartbeatIntervalMs: 200, ttlMs: 600 });
 
-    const stopped = await stopProcess(started.child, 'SIGTERM');
+    const stopped = await started.service.stop();
     expect(stopped).toEqual({ code: 0, signal: null });
   });
 

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { freshSeed } from './domain/random';
+import { freshSeed } from '@grantline/process-kit';
 import { formatRange, type IntRange } from './domain/range';
 
 export interface SimulationOptions {

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,20 +5,10 @@ import { measureDurableWrites } from './disk';
 import { describeFailures, runLoad, type LoadOutcome, type LoadSpec } from './load';
 import type { BenchOptions, ScenarioId } from './options';
 import { BASELINE_OF } from './options';
-import { gaugeSampler, ServiceProcess } from './processes';
+import type { SystemSecrets } from '@grantline/contracts';
+import { ServiceProcess } from '@grantline/process-kit';
+import { cpuSecondsOf, gaugeSampler, rssBytesOf } from './processes';
 import type { ScenarioResult } from './results';
-
-export interface RunSecrets {
-  REGISTRY_TOKEN: string;
-  SERVICE_TOKEN: string;
-  ACCOUNT_KEY_SECRET: string;
-}
-
-/** Fresh secrets for every run: nothing to set up, and nothing that outlives the run. */
-export function freshSecrets(): RunSecrets {
-  const secret = () => randomBytes(24).toString('base64url');
-  return { REGISTRY_TOKEN: secret(), SERVICE_TOKEN: secret(), ACCOUNT_KEY_SECRET: secret() };
-}
 
 export const APP_SCRIPTS = {
   registry: 'apps/registry/dist/main.js',
@@ -83,7 +72,7 @@ export class Harness {
     readonly root: string,
     readonly options: BenchOptions,
     readonly runDir: string,
-    readonly secrets: RunSecrets,
+    readonly secrets: SystemSecrets,
   ) {}
 
   scriptPath(app: AppName): string {
@@ -131,7 +120,7 @@ export class Harness {
     const service = new ServiceProcess({ label, script, env, cwd: this.root, nodeArgs });
     this.processes.add(service);
     try {
-      return { process: service, url: await service.waitForUrl() };
+      return { process: service, url: await service.waitForListening() };
     } catch (error) {
       await this.stop(service);
       throw error;
@@ -165,7 +154,7 @@ export class Harness {
 
   /** For process 'exit': synchronous, certain. */
   killAll(): void {
-    for (const service of this.processes) service.kill();
+    for (const service of this.processes) service.signal('SIGKILL');
   }
 
   /** Warm-up (unmeasured), then the measured run, with CPU and memory of the watched processes. */
@@ -183,7 +172,7 @@ export class Harness {
           })
         : undefined;
     const disk = input.diskProbe ? measureDurableWrites(this.runDir, 2) : undefined;
-    const cpuBefore = input.watch.map((service) => service.cpuSeconds());
+    const cpuBefore = input.watch.map((service) => cpuSecondsOf(service));
     const main = input.watch[0];
     const outcome = await runLoad({
       ...input.load,
@@ -195,10 +184,10 @@ export class Harness {
     const rssBytes: Record<string, number> = {};
     input.watch.forEach((service, index) => {
       const before = cpuBefore[index];
-      const after = service.cpuSeconds();
+      const after = cpuSecondsOf(service);
       if (before !== undefined && after !== undefined)
         cpu[service.options.label] = (after - before) / outcome.durationSeconds;
-      const rss = service.rssBytes();
+      const rss = rssBytesOf(service);
       if (rss !== undefined) rssBytes[service.options.label] = rss;
     });
     const notes = [...(input.notes ?? [])];
@@ -273,18 +262,4 @@ export async function forEachLimited<T>(
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-}
-
-/** Polls until `check` holds, or fails with `what` after `timeoutMs`. */
-export async function waitUntil(
-  what: string,
-  check: () => Promise<boolean>,
-  timeoutMs = 15_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }

@@ -1,134 +1,15 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
+import type { ServiceProcess } from '@grantline/process-kit';
 
-export interface ServiceProcessOptions {
-  /** Shown in messages: "dcu", "fastify-hello". */
-  label: string;
-  script: string;
-  env: Record<string, string>;
-  cwd: string;
-  nodeArgs?: string[];
-  /** Each output line, for whoever wants to watch (e.g. the registration wait). */
-  onLine?: (line: string) => void;
+/** Resident set size now, from /proc/<pid>/status (Linux); undefined once it has gone. */
+export function rssBytesOf(service: ServiceProcess): number | undefined {
+  return service.pid === undefined || !service.running ? undefined : readRssBytes(service.pid);
 }
 
-/** `registry listening on http://127.0.0.1:41234` -> the URL. */
-export function listeningUrlIn(line: string): string | undefined {
-  return /\blistening on (https?:\/\/\S+)/.exec(line)?.[1];
-}
-
-/**
- * One service as a real process: `node <script>`, its output kept (the last lines, for error
- * messages), its URL read from its `<app> listening on <url>` line, and a stop that is
- * graceful first (so --cpu-prof can write its profile) and certain after.
- */
-export class ServiceProcess {
-  readonly child: ChildProcess;
-  readonly url: Promise<string>;
-  private readonly tail: string[] = [];
-  private exitCode: number | null | undefined;
-  private readonly exited: Promise<void>;
-
-  constructor(readonly options: ServiceProcessOptions) {
-    this.child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.script], {
-      cwd: options.cwd,
-      env: options.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.exited = new Promise((resolve) => {
-      this.child.once('exit', (code) => {
-        this.exitCode = code;
-        resolve();
-      });
-      this.child.once('error', (error) => {
-        this.remember(`could not start: ${error.message}`);
-        this.exitCode = 1;
-        resolve();
-      });
-    });
-    let announce: (url: string) => void = () => undefined;
-    this.url = new Promise((resolve) => (announce = resolve));
-    for (const stream of [this.child.stdout, this.child.stderr]) {
-      if (!stream) continue;
-      createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
-        this.remember(line);
-        const url = listeningUrlIn(line);
-        if (url) announce(url);
-      });
-    }
-  }
-
-  get pid(): number | undefined {
-    return this.child.pid;
-  }
-
-  get running(): boolean {
-    return this.exitCode === undefined;
-  }
-
-  lastLines(count = 15): string {
-    return this.tail.slice(-count).join('\n');
-  }
-
-  /** The URL of its "listening on" line; fails if it exits first or takes too long. */
-  async waitForUrl(timeoutMs = 20_000): Promise<string> {
-    let timer: NodeJS.Timeout | undefined;
-    const failure = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new Error(
-              `${this.options.label} did not say it was listening within ${timeoutMs} ms:\n${this.lastLines()}`,
-            ),
-          ),
-        timeoutMs,
-      );
-      void this.exited.then(() =>
-        reject(
-          new Error(
-            `${this.options.label} exited (code ${this.exitCode}) before listening:\n${this.lastLines()}`,
-          ),
-        ),
-      );
-    });
-    try {
-      return await Promise.race([this.url, failure]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  /** Resident set size now, from /proc/<pid>/status (Linux); undefined once it has gone. */
-  rssBytes(): number | undefined {
-    return this.pid === undefined || !this.running ? undefined : readRssBytes(this.pid);
-  }
-
-  /** CPU seconds (user + system) used so far, from /proc/<pid>/stat (Linux). */
-  cpuSeconds(): number | undefined {
-    return this.pid === undefined || !this.running ? undefined : readCpuSeconds(this.pid);
-  }
-
-  /** SIGTERM, then SIGKILL after `graceMs`. */
-  async stop(graceMs = 5_000): Promise<void> {
-    if (!this.running) return;
-    this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
-    await this.exited;
-    clearTimeout(timer);
-  }
-
-  /** Synchronous last resort for process 'exit': no child outlives the benchmark. */
-  kill(): void {
-    if (this.running) this.child.kill('SIGKILL');
-  }
-
-  private remember(line: string): void {
-    this.tail.push(line);
-    if (this.tail.length > 100) this.tail.shift();
-    this.options.onLine?.(line);
-  }
+/** CPU seconds (user + system) used so far, from /proc/<pid>/stat (Linux). */
+export function cpuSecondsOf(service: ServiceProcess): number | undefined {
+  return service.pid === undefined || !service.running ? undefined : readCpuSeconds(service.pid);
 }
 
 export function readRssBytes(pid: number): number | undefined {
@@ -190,7 +71,8 @@ export function parseMachineBusySeconds(stat: string): number | undefined {
  * else on the machine used (busy time less ours), each over the second since the last call.
  */
 export function gaugeSampler(services: ServiceProcess[], main: ServiceProcess | undefined) {
-  const servicesCpu = () => services.reduce((sum, service) => sum + (service.cpuSeconds() ?? 0), 0);
+  const servicesCpu = () =>
+    services.reduce((sum, service) => sum + (cpuSecondsOf(service) ?? 0), 0);
   const ownCpu = () => {
     const usage = process.cpuUsage();
     return (usage.user + usage.system) / 1e6;
@@ -218,7 +100,7 @@ export function gaugeSampler(services: ServiceProcess[], main: ServiceProcess | 
         now.machine - last.machine - (now.services - last.services) - (now.own - last.own);
       gauges.otherCores = Math.max(0, otherSeconds / seconds);
     }
-    const rss = main?.rssBytes();
+    const rss = main ? rssBytesOf(main) : undefined;
     if (rss !== undefined) gauges.rssBytes = rss;
     last = now;
     return gauges;

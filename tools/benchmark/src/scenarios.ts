@@ -9,9 +9,10 @@ import type {
 } from '@grantline/contracts';
 import { performance } from 'node:perf_hooks';
 import { measureDurableWrites } from './disk';
+import { waitFor } from '@grantline/process-kit';
 import { fanOut, paceHeartbeats, peakRssBytes } from './registry-scale';
 import { appendWithdrawals } from './ledger-writer';
-import { forEachLimited, reproduceCommand, requestJson, waitUntil, type Harness } from './harness';
+import { forEachLimited, reproduceCommand, requestJson, type Harness } from './harness';
 import type { ScenarioId } from './options';
 import { BASELINE_OF } from './options';
 import type { ScenarioResult } from './results';
@@ -242,12 +243,16 @@ export const SCENARIOS: Record<ScenarioId, ScenarioRunner> = {
         throw error;
       });
     try {
-      await waitUntil('the DCU to be listed in the registry', async () => {
-        const listed = await requestJson<{ instances: { url: string }[] }>(
-          `${registryUrl}/services/dcu`,
-        );
-        return listed.body.instances.some((instance) => instance.url === dcu.url);
-      });
+      await waitFor(
+        'the DCU to be listed in the registry',
+        () =>
+          requestJson<{ instances: { url: string }[] }>(`${registryUrl}/services/dcu`).then(
+            (listed) => listed.body.instances.some((instance) => instance.url === dcu.url),
+            () => false, // not answering yet: ask again
+          ),
+        15_000,
+        100,
+      );
       const proposal: ProposalRequest = {
         title: 'Benchmark proposal',
         investigator: 'Bench Marker',

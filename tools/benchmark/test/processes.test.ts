@@ -1,9 +1,4 @@
-import {
-  listeningUrlIn,
-  parseCpuSeconds,
-  parseMachineBusySeconds,
-  parseVmRss,
-} from '../src/processes';
+import { parseCpuSeconds, parseMachineBusySeconds, parseVmRss } from '../src/processes';
 import { keySource } from '../src/scenarios';
 import { describeFailures } from '../src/load';
 
@@ -28,17 +23,6 @@ describe('parseMachineBusySeconds', () => {
 
   it('is undefined without a cpu line', () => {
     expect(parseMachineBusySeconds('intr 1 2 3\n')).toBeUndefined();
-  });
-});
-
-describe('listeningUrlIn', () => {
-  it('finds the URL of a service that says it is ready', () => {
-    expect(listeningUrlIn('dcu listening on http://127.0.0.1:41234')).toBe(
-      'http://127.0.0.1:41234',
-    );
-    expect(
-      listeningUrlIn('{"level":30,"msg":"Server listening at http://127.0.0.1:1"}'),
-    ).toBeUndefined();
   });
 });
 

@@ -12,8 +12,8 @@ import {
   type CallResponse,
   type RegistryClient,
 } from '@grantline/registry-client';
+import { mulberry32, sleep } from '@grantline/process-kit';
 import { between, pickFrom } from './random';
-import { sleep } from './registry-watch';
 
 /** An account the load opened through an agency, with its two keys. */
 export interface LoadAccount {
@@ -374,12 +374,5 @@ function describe(response: CallResponse | undefined): string {
 
 /** A new generator seeded from `random`, so concurrent actors do not depend on each other's timing. */
 function streamFrom(random: () => number): () => number {
-  let state = Math.floor(random() * 2 ** 32) >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
+  return mulberry32(Math.floor(random() * 2 ** 32));
 }

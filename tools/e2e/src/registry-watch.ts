@@ -1,6 +1,5 @@
 import type { AllServicesResponse, ServiceInstance } from '@grantline/contracts';
-
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+import { sleep, waitFor } from '@grantline/process-kit';
 
 /** What the registry lists right now, or undefined when it does not answer. */
 export async function listedServices(
@@ -26,23 +25,6 @@ export async function listedUrls(
   return Object.fromEntries(
     Object.entries(services).map(([type, instances]) => [type, instances.map((i) => i.url)]),
   );
-}
-
-/** Polls until `check` is truthy; throws after `timeoutMs`. Returns the value and when it came. */
-export async function waitFor<T>(
-  what: string,
-  check: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs: number,
-  everyMs = 25,
-): Promise<{ value: T; at: number }> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return { value, at: Date.now() };
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
 }
 
 export interface Disappearance {
@@ -74,7 +56,7 @@ export async function watchDisappearance(
   lastHeartbeatBeforeKill?: number,
 ): Promise<Disappearance> {
   let lastHeartbeatAt = lastHeartbeatBeforeKill;
-  const { at } = await waitFor(
+  await waitFor(
     `${url} to leave the registry`,
     async () => {
       const services = await listedServices(registryUrl());
@@ -89,6 +71,7 @@ export async function watchDisappearance(
     timeoutMs,
     everyMs,
   );
+  const at = Date.now();
   return {
     url,
     killedAt,

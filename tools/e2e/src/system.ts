@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { secretsForService, type SystemSecrets } from '@grantline/contracts';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ServiceProcess, type AppName } from './processes';
-import { listedUrls, waitFor } from './registry-watch';
+import { freshSecrets, waitFor, type ServiceProcess } from '@grantline/process-kit';
+import { startApp, type AppName } from './processes';
+import { listedUrls } from './registry-watch';
 
 export interface SystemOptions {
   agencies: number;
@@ -24,12 +24,6 @@ export interface SystemOptions {
 }
 
 export type Secrets = SystemSecrets;
-
-/** Fresh random secrets (32 characters each) for every run. */
-export function freshSecrets(): Secrets {
-  const secret = () => randomBytes(24).toString('base64url');
-  return { REGISTRY_TOKEN: secret(), SERVICE_TOKEN: secret(), ACCOUNT_KEY_SECRET: secret() };
-}
 
 /** The environment a child starts from: this one, less anything that would point it elsewhere. */
 export function baseEnvironment(): Record<string, string> {
@@ -153,7 +147,7 @@ export class GrantlineSystem {
 
   /** Waits until the registry lists every URL in `expected` (and answers); returns when. */
   async waitUntilListed(expected: Record<string, string[]>, timeoutMs: number): Promise<number> {
-    const { at } = await waitFor(
+    await waitFor(
       `the registry to list ${JSON.stringify(expected)}`,
       async () => {
         const listed = await listedUrls(this.registryUrl);
@@ -164,7 +158,7 @@ export class GrantlineSystem {
       },
       timeoutMs,
     );
-    return at;
+    return Date.now();
   }
 
   /** SIGKILLs everything this system started and removes its folder. */
@@ -175,10 +169,13 @@ export class GrantlineSystem {
     rmSync(this.root, { recursive: true, force: true });
   }
 
-  private spawn(app: Exclude<AppName, 'researchers'>, extra: Record<string, string>): ServiceProcess {
+  private spawn(
+    app: Exclude<AppName, 'researchers'>,
+    extra: Record<string, string>,
+  ): ServiceProcess {
     this.started += 1;
     const label = `${app}-${this.started}`;
-    return new ServiceProcess({
+    return startApp({
       label,
       app,
       env: {

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AccountView, TransactionsResponse } from '@grantline/contracts';
+import { mulberry32, ServiceProcess, sleep } from '@grantline/process-kit';
 import { RegistryClient } from '@grantline/registry-client';
 import {
   buildApps,
@@ -13,10 +14,8 @@ import {
   readAccountFolder,
   readHistory,
   runLoad,
-  seededRandom,
   seedFrom,
-  ServiceProcess,
-  sleep,
+  startApp,
   summarize,
   watchDisappearance,
   watchPresence,
@@ -78,7 +77,7 @@ describe('chaos: SIGKILLed instances and a registry restart under load', () => {
     console.log(
       `chaos seed ${SEED} (replay with CHAOS_SEED=${SEED}), ${WITHDRAWALS} withdrawals over ~${SECONDS} s`,
     );
-    const random = seededRandom(SEED);
+    const random = mulberry32(SEED);
     system = new GrantlineSystem({
       agencies: 2,
       dcus: 2,
@@ -89,7 +88,7 @@ describe('chaos: SIGKILLed instances and a registry restart under load', () => {
     const running = system;
     client = new RegistryClient({ registryUrl: running.registryUrl });
 
-    const simulation = new ServiceProcess({
+    const simulation = startApp({
       label: 'researchers',
       app: 'researchers',
       args: [
@@ -114,7 +113,7 @@ describe('chaos: SIGKILLed instances and a registry restart under load', () => {
     const perActor = Math.ceil(WITHDRAWALS / ACTORS);
     const load = runLoad({
       client,
-      random: seededRandom(SEED ^ 0x5eed),
+      random: mulberry32(SEED ^ 0x5eed),
       actors: ACTORS,
       withdrawals: WITHDRAWALS,
       sharedAccounts: 3,
@@ -256,7 +255,7 @@ async function runChaos(
       (instance) => instance.url === url,
     );
     const killedAt = Date.now();
-    victim.child.kill('SIGKILL');
+    victim.signal('SIGKILL');
     return {
       ...(await watchDisappearance(
         () => running.registryUrl,

@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync, existsSync } from 'node:fs
 import os from 'node:os';
 import path from 'node:path';
 import { request } from 'undici';
-import { buildApps, listedUrls, REPO_ROOT, ServiceProcess, waitFor } from '../src';
+import { ServiceProcess, waitFor } from '@grantline/process-kit';
+import { buildApps, listedUrls, REPO_ROOT, startApp } from '../src';
 
 /**
  * The development path of API.md ("Processes and configuration"): with no secret exported and
@@ -35,7 +36,7 @@ function bareEnvironment(extra: Record<string, string>): Record<string, string> 
 }
 
 function start(app: 'registry' | 'agency' | 'dcu', env: Record<string, string>): ServiceProcess {
-  return new ServiceProcess({ label: app, app, env, cwd: path.join(REPO_ROOT, 'apps', app) });
+  return startApp({ label: app, app, env, cwd: path.join(REPO_ROOT, 'apps', app) });
 }
 
 describe('development defaults', () => {

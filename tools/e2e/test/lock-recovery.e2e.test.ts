@@ -2,14 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { OpenAccountResponse, WithdrawalResponse } from '@grantline/contracts';
+import { ServiceProcess, waitFor } from '@grantline/process-kit';
 import {
   buildApps,
   checkLedgerArithmetic,
   GrantlineSystem,
   listedServices,
   readAccountFolder,
-  ServiceProcess,
-  sleep,
   watchDisappearance,
 } from '../src';
 
@@ -95,7 +94,8 @@ describe('a DCU killed while it holds an account lock', () => {
       }
     };
     const writers = Array.from({ length: WRITERS }, () => writer());
-    await sleep(1_500);
+    // Under way: every writer has had an answer, so the victim takes the lock again and again.
+    await waitFor('the writers to be under way', () => acknowledged.size >= WRITERS, 30_000);
 
     // SIGKILL the moment its lock folder is there (checked and killed in the same tick).
     const listedBefore = (await listedServices(running.registryUrl))?.dcu?.find(
@@ -104,7 +104,7 @@ describe('a DCU killed while it holds an account lock', () => {
     let killedAt = 0;
     for (let tries = 0; killedAt === 0 && tries < 10_000; tries++) {
       if (existsSync(lockPath)) {
-        victim.child.kill('SIGKILL');
+        victim.signal('SIGKILL');
         killedAt = Date.now();
       } else {
         await new Promise((resolve) => setImmediate(resolve));

@@ -1,5 +1,6 @@
 import { RegistryClient } from '@grantline/registry-client';
-import { buildApps, GrantlineSystem, listedUrls, ServiceProcess, sleep } from '../src';
+import { ServiceProcess, sleep } from '@grantline/process-kit';
+import { buildApps, GrantlineSystem, listedUrls } from '../src';
 
 /**
  * A registry restart with the services' default timing (HEARTBEAT_INTERVAL_MS 1000): the

@@ -1,14 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { secretsForService, type SystemSecrets } from '@grantline/contracts';
 
 export type RunSecrets = SystemSecrets;
-
-/** Fresh secrets for every run, so a newcomer needs no set-up and no secret outlives a run. */
-export function freshSecrets(): RunSecrets {
-  const secret = () => randomBytes(24).toString('base64url');
-  return { REGISTRY_TOKEN: secret(), SERVICE_TOKEN: secret(), ACCOUNT_KEY_SECRET: secret() };
-}
 
 /**
  * Settings a child must not inherit from the launcher's own environment; secrets included,
@@ -88,9 +81,4 @@ export function runPaths(root: string, env: Record<string, string | undefined>, 
     ? path.resolve(root, env.ACCOUNT_DIR)
     : path.join(runDir, 'accounts');
   return { runDir, accountDir };
-}
-
-/** `listening on http://127.0.0.1:41234` -> the URL. */
-export function listeningUrlIn(line: string): string | undefined {
-  return /\blistening on (https?:\/\/\S+)/.exec(line)?.[1];
 }

@@ -3,14 +3,15 @@ import path from 'node:path';
 import { styleText } from 'node:util';
 import { takeBudgetOption } from './budget';
 import { buildStale } from './build';
-import { ChildService, describeExit, exitCodeOf, type ChildExit } from './child';
 import {
+  describeExit,
+  exitCodeOf,
   freshSecrets,
   listeningUrlIn,
-  runPaths,
-  serviceEnvironment,
-  simulationEnvironment,
-} from './environment';
+  ServiceProcess,
+  type ProcessExit,
+} from '@grantline/process-kit';
+import { runPaths, serviceEnvironment, simulationEnvironment } from './environment';
 import { waitForRegistrations } from './registrations';
 import { startRunPostgres, takeStoreOption } from './store';
 
@@ -34,8 +35,8 @@ const say = (text: string) =>
 const complain = (text: string) =>
   process.stderr.write(`${colour ? styleText('red', text) : text}\n`);
 
-const services: ChildService[] = [];
-let simulation: ChildService | undefined;
+const services: ServiceProcess[] = [];
+let simulation: ServiceProcess | undefined;
 let stopping: Promise<void> | undefined;
 let postgres: Awaited<ReturnType<typeof startRunPostgres>> | undefined;
 
@@ -115,13 +116,14 @@ async function main(): Promise<number> {
     `accounts in ${path.relative(ROOT, accountDir) || accountDir}, service logs in ${path.relative(ROOT, runDir) || runDir}`,
   );
 
-  simulation = new ChildService({
+  simulation = new ServiceProcess({
     label: 'simulation',
     script: path.join(ROOT, APPS.researchers),
     args: simulationArgs,
     cwd: ROOT,
     env: simulationEnvironment(process.env, registryUrl),
     inheritOutput: true,
+    stopWithParent: true,
   });
   say(
     `simulation started (pid ${simulation.pid})${simulationArgs.length ? `: ${simulationArgs.join(' ')}` : ''}\n`,
@@ -136,14 +138,15 @@ function startService(
   script: string,
   env: Record<string, string>,
   runDir: string,
-): ChildService {
-  const child = new ChildService({
+): ServiceProcess {
+  const child = new ServiceProcess({
     label,
     script: path.join(ROOT, script),
     cwd: ROOT,
     env,
     logFile: path.join(runDir, `${label.replace(/\W+/g, '-').replace(/-$/, '')}.log`),
     onLine: (line) => echoIfWorthSeeing(label, line),
+    stopWithParent: true,
   });
   services.push(child);
   void child.exited.then((exit) => {
@@ -152,7 +155,7 @@ function startService(
   return child;
 }
 
-async function announce(child: ChildService): Promise<string> {
+async function announce(child: ServiceProcess): Promise<string> {
   const url = await child.waitForListening(START_TIMEOUT_MS);
   say(`${child.options.label.padEnd(9)} listening on ${url}  (pid ${child.pid})`);
   return url;
@@ -176,7 +179,7 @@ function echoIfWorthSeeing(label: string, line: string): void {
   }
 }
 
-function reportDeath(child: ChildService, exit: ChildExit): void {
+function reportDeath(child: ServiceProcess, exit: ProcessExit): void {
   complain(
     `launcher: ${child.options.label} stopped unexpectedly (${describeExit(exit)}). Its last lines:`,
   );
@@ -218,13 +221,14 @@ account_files/run-<time>/accounts), GRANTLINE_RUN_DIR (where logs go), LAUNCHER_
 Simulation options:
 `,
   );
-  const help = new ChildService({
+  const help = new ServiceProcess({
     label: 'simulation',
     script: path.join(ROOT, APPS.researchers),
     args: simulationArgs,
     cwd: ROOT,
     env: process.env as Record<string, string>,
     inheritOutput: true,
+    stopWithParent: true,
   });
   return exitCodeOf(await help.exited);
 }
@@ -234,7 +238,7 @@ function onSignal(signal: NodeJS.Signals): void {
   const code = signal === 'SIGINT' ? 130 : 143;
   if (signalled) {
     // A second Ctrl-C: no more patience.
-    for (const child of [...services, simulation]) child?.kill();
+    for (const child of [...services, simulation]) child?.signal('SIGKILL');
     process.exit(code);
   }
   signalled = true;
@@ -244,10 +248,8 @@ function onSignal(signal: NodeJS.Signals): void {
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
 process.on('SIGHUP', onSignal);
-// Whatever happens to the launcher, no child outlives it.
-process.on('exit', () => {
-  for (const child of [...services, simulation]) child?.kill();
-});
+// Whatever happens to the launcher, no child outlives it: the process kit SIGKILLs what still
+// runs when the launcher exits, and each child's lifeline (stopWithParent) covers a SIGKILL.
 
 main().then(
   (code) => process.exit(code),

@@ -1,4 +1,5 @@
 import type { AllServicesResponse } from '@grantline/contracts';
+import { waitFor } from '@grantline/process-kit';
 
 /**
  * Services print "listening" a moment before the registry lists them; the simulation starts
@@ -9,29 +10,30 @@ export async function waitForRegistrations(
   expected: Record<string, number>,
   timeoutMs: number,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
   let listed: Record<string, number> = {};
-  while (Date.now() < deadline) {
+  const everyoneListed = async () => {
     try {
       const response = await fetch(new URL('/services', registryUrl), {
         signal: AbortSignal.timeout(1_000),
       });
-      if (response.ok) {
-        const body = (await response.json()) as AllServicesResponse;
-        listed = Object.fromEntries(
-          Object.entries(body.services).map(([type, instances]) => [type, instances.length]),
-        );
-        if (Object.entries(expected).every(([type, count]) => (listed[type] ?? 0) >= count)) return;
-      }
+      if (!response.ok) return false;
+      const body = (await response.json()) as AllServicesResponse;
+      listed = Object.fromEntries(
+        Object.entries(body.services).map(([type, instances]) => [type, instances.length]),
+      );
+      return Object.entries(expected).every(([type, count]) => (listed[type] ?? 0) >= count);
     } catch {
-      // The registry is starting or busy: ask again.
+      return false; // The registry is starting or busy: ask again.
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  };
+  try {
+    await waitFor('every service to be listed', everyoneListed, timeoutMs, 100);
+  } catch {
+    const missing = Object.entries(expected)
+      .filter(([type, count]) => (listed[type] ?? 0) < count)
+      .map(([type, count]) => `${type}: ${listed[type] ?? 0} of ${count}`);
+    throw new Error(
+      `the registry did not list every service within ${timeoutMs} ms (${missing.join(', ')})`,
+    );
   }
-  const missing = Object.entries(expected)
-    .filter(([type, count]) => (listed[type] ?? 0) < count)
-    .map(([type, count]) => `${type}: ${listed[type] ?? 0} of ${count}`);
-  throw new Error(
-    `the registry did not list every service within ${timeoutMs} ms (${missing.join(', ')})`,
-  );
 }

@@ -1,7 +1,8 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { isRunning, waitFor } from '@grantline/process-kit';
 
 /**
  * Runs the real launcher (as `npm start` does, minus the Nx build, which the test target has
@@ -65,31 +66,31 @@ function startLauncher(args: string[]) {
   return { child, finished, output: () => stdout };
 }
 
+/** A run long enough to interrupt (accounts of 200+ days), once its simulation has started. */
+async function startLongRun() {
+  const run = startLauncher([
+    '--projects',
+    '2',
+    '--seed',
+    '3',
+    '--pause',
+    '20-40',
+    '--days',
+    '200-300',
+  ]);
+  await waitFor(
+    'the simulation to start (or the launcher to end)',
+    () => /simulation started/.test(run.output()) || run.child.exitCode !== null,
+    30_000,
+    50,
+  );
+  expect(run.output()).toContain('simulation started');
+  return run;
+}
+
 /** The launcher prints `(pid N)` for every process it starts. */
 function pidsIn(stdout: string): number[] {
   return [...stdout.matchAll(/\(pid (\d+)\)/g)].map((match) => Number(match[1]));
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-  // A zombie (exited, not yet reaped by an init that may never reap) is not running.
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
-async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 /** The lines that depend only on the seed: what each professor asked and what was decided. */
@@ -159,7 +160,7 @@ describe('npm start (the launcher)', () => {
       expect(row[8]).toMatch(/^(account expired|money all spent)$/);
     }
     expect(first.stdout).toContain('every service stopped');
-    expect(first.pids.filter(isAlive)).toEqual([]);
+    expect(first.pids.filter(isRunning)).toEqual([]);
   });
 
   it('makes the same proposals and decisions for the same seed', async () => {
@@ -180,49 +181,21 @@ describe('npm start (the launcher)', () => {
   });
 
   it('stops everything on SIGINT, mid-run', async () => {
-    const run = startLauncher([
-      '--projects',
-      '2',
-      '--seed',
-      '3',
-      '--pause',
-      '20-40',
-      '--days',
-      '200-300',
-    ]);
-    await waitFor(
-      () => /simulation started/.test(run.output()) || run.child.exitCode !== null,
-      30_000,
-    );
-    expect(run.output()).toContain('simulation started');
+    const run = await startLongRun();
     run.child.kill('SIGINT');
     const result = await run.finished;
     expect(result.code).toBe(130);
     expect(result.pids).toHaveLength(7);
-    expect(result.pids.filter(isAlive)).toEqual([]);
+    expect(result.pids.filter(isRunning)).toEqual([]);
   });
 
   it('leaves no orphan even when the launcher itself is killed outright', async () => {
-    const run = startLauncher([
-      '--projects',
-      '2',
-      '--seed',
-      '3',
-      '--pause',
-      '20-40',
-      '--days',
-      '200-300',
-    ]);
-    await waitFor(
-      () => /simulation started/.test(run.output()) || run.child.exitCode !== null,
-      30_000,
-    );
-    expect(run.output()).toContain('simulation started');
+    const run = await startLongRun();
     const pids = pidsIn(run.output());
     run.child.kill('SIGKILL');
     await run.finished;
     expect(pids).toHaveLength(7);
     // Each child sees its IPC channel close and stops itself (graceful, so allow a moment).
-    await waitFor(() => pids.every((pid) => !isAlive(pid)), 10_000);
+    await waitFor('every child to stop', () => pids.every((pid) => !isRunning(pid)), 10_000, 50);
   });
 });

@@ -1,3 +1,5 @@
+import { mulberry32 } from '@grantline/process-kit';
+
 /**
  * Seeded randomness for the simulation. Every actor draws from its own stream, derived from
  * the run's seed and the actor's label, so the order in which concurrent actors happen to run
@@ -8,18 +10,9 @@ export interface Random {
   next(): number;
 }
 
-/** mulberry32: a tiny, fast 32-bit generator, plenty for a simulation (not for secrets). */
-export function mulberry32(seed: number): Random {
-  let state = seed >>> 0;
-  return {
-    next() {
-      state = (state + 0x6d2b79f5) >>> 0;
-      let t = state;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-    },
-  };
+/** A seeded stream (mulberry32, from the process kit): plenty for a simulation, not for secrets. */
+export function seededRandom(seed: number): Random {
+  return { next: mulberry32(seed) };
 }
 
 /** FNV-1a over the label, mixed with the seed: distinct labels give unrelated streams. */
@@ -37,7 +30,7 @@ export function streamSeed(seed: number, label: string): number {
 }
 
 export function streamFor(seed: number, label: string): Random {
-  return mulberry32(streamSeed(seed, label));
+  return seededRandom(streamSeed(seed, label));
 }
 
 /** An integer in [min, max], both inclusive. */
@@ -51,9 +44,4 @@ export function randomInt(random: Random, min: number, max: number): number {
 export function pickOne<T>(random: Random, items: readonly T[]): T {
   if (items.length === 0) throw new RangeError('pickOne needs at least one item');
   return items[randomInt(random, 0, items.length - 1)] as T;
-}
-
-/** A fresh seed for a run that was not given one (printed, so the run can be replayed). */
-export function freshSeed(): number {
-  return Math.floor(Math.random() * 4_294_967_296) >>> 0;
 }
