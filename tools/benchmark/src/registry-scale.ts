@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { waitFor } from '@grantline/process-kit';
 import { Pool } from 'undici';
 import { summarizeLatencies, type LatencySummary } from './stats';
 
@@ -160,11 +161,12 @@ export async function fanOut(input: {
         failed += 1;
       }),
   );
-  const deadline = Date.now() + input.timeoutMs;
-  while ((await input.held()) < input.count) {
-    if (Date.now() > deadline) throw new Error(`the server never held all ${input.count} requests`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await waitFor(
+    `the server to hold all ${input.count} requests`,
+    async () => (await input.held()) >= input.count,
+    input.timeoutMs,
+    50,
+  );
   triggeredAt = performance.now();
   await input.trigger();
   await Promise.all(requests);

@@ -10,6 +10,7 @@ import type {
 import { performance } from 'node:perf_hooks';
 import { measureDurableWrites } from './disk';
 import { waitFor } from '@grantline/process-kit';
+import { cpuSecondsOf, rssBytesOf } from './processes';
 import { fanOut, paceHeartbeats, peakRssBytes } from './registry-scale';
 import { appendWithdrawals } from './ledger-writer';
 import { forEachLimited, reproduceCommand, requestJson, type Harness } from './harness';
@@ -620,7 +621,7 @@ async function heartbeatScenario(harness: Harness): Promise<ScenarioResult> {
       type: `bench-${index % 10}`,
       url: `http://127.0.0.1:${20_000 + index}`,
     }));
-    const cpuBefore = registry.process.cpuSeconds();
+    const cpuBefore = cpuSecondsOf(registry.process);
     const outcome = await paceHeartbeats({
       url: registry.url,
       token: harness.secrets.REGISTRY_TOKEN,
@@ -629,7 +630,7 @@ async function heartbeatScenario(harness: Harness): Promise<ScenarioResult> {
       durationSeconds: harness.options.durationSeconds,
       connections: 64,
     });
-    const cpuAfter = registry.process.cpuSeconds();
+    const cpuAfter = cpuSecondsOf(registry.process);
     const all = await requestJson<{ services: Record<string, unknown[]> }>(`${registry.url}/services`);
     const listed = Object.values(all.body.services ?? {}).reduce((sum, list) => sum + list.length, 0);
     const notListed = HEARTBEAT_INSTANCES - listed;
@@ -643,7 +644,7 @@ async function heartbeatScenario(harness: Harness): Promise<ScenarioResult> {
     ]
       .filter(Boolean)
       .join('; ');
-    const rss = registry.process.rssBytes();
+    const rss = rssBytesOf(registry.process);
     const peak = await peakRssBytes(registry.process.pid);
     return {
       id,

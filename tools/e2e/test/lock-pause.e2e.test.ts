@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { AccountView, OpenAccountResponse, WithdrawalResponse } from '@grantline/contracts';
-import { buildApps, checkLedgerArithmetic, GrantlineSystem, readAccountFolder, ServiceProcess, sleep } from '../src';
+import { ServiceProcess, sleep } from '@grantline/process-kit';
+import { buildApps, checkLedgerArithmetic, GrantlineSystem, readAccountFolder } from '../src';
 
 /**
  * A DCU paused with SIGSTOP while it holds an account (most likely in the middle of a group

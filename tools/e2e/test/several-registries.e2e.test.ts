@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { RegistryClient } from '@grantline/registry-client';
-import { buildApps, GrantlineSystem, listedUrls, ServiceProcess, waitFor } from '../src';
+import { ServiceProcess, waitFor } from '@grantline/process-kit';
+import { buildApps, GrantlineSystem, listedUrls, startApp } from '../src';
 
 /**
  * Issue 14, "several registries": two registries as real processes, two agencies and two DCUs
@@ -45,7 +46,7 @@ describe('two registries, one SIGKILLed for good while the simulation runs', () 
       );
     }
 
-    const simulation = new ServiceProcess({
+    const simulation = startApp({
       label: 'researchers',
       app: 'researchers',
       args: ['--projects', '3', '--students', '2', '--seed', '14', '--pause', '50-150', '--days', '6-10', '--timeout', '90000'],
@@ -62,12 +63,13 @@ describe('two registries, one SIGKILLed for good while the simulation runs', () 
     const newDcu = running.startService('dcu');
     const newUrl = await newDcu.waitForListening();
     const listeningAt = Date.now();
-    const { at } = await waitFor(
+    await waitFor(
       'the new DCU, through the surviving registry',
       async () => (await client!.instances('dcu')).some((instance) => instance.url === newUrl),
       10_000,
       5,
     );
+    const at = Date.now();
     console.log(`the client saw the new DCU ${at - listeningAt} ms after it said it was listening`);
 
     const exit = await simulation.exited;
