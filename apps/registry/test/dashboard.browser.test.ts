@@ -145,7 +145,6 @@ describe('registry dashboard in Chromium', () => {
       HEARTBEAT_INTERVAL_MS: '1000',
       TTL_MS: '600000',
     });
-    processes.push(big.child);
     const register = async (type: string, port: number) => {
       const response = await fetch(`${big.url}/register`, {
         method: 'POST',
