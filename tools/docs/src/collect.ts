@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ServiceProcess, type AppName } from '@grantline/e2e';
+import { startApp, type AppName } from '@grantline/e2e';
+import { freshSecrets, type ServiceProcess } from '@grantline/process-kit';
 import type { OpenApiDocument } from './render';
 
 export type ServiceName = Extract<AppName, 'registry' | 'agency' | 'dcu'>;
@@ -14,22 +14,19 @@ export type ServiceName = Extract<AppName, 'registry' | 'agency' | 'dcu'>;
  */
 export async function collectOpenApiDocuments(): Promise<Record<ServiceName, OpenApiDocument>> {
   const folder = mkdtempSync(path.join(tmpdir(), 'grantline-docs-'));
-  const secret = () => randomBytes(24).toString('base64url');
   const base: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     NODE_ENV: 'test',
     LOG_LEVEL: 'error',
     HOST: '127.0.0.1',
     PORT: '0',
-    REGISTRY_TOKEN: secret(),
-    SERVICE_TOKEN: secret(),
-    ACCOUNT_KEY_SECRET: secret(),
+    ...freshSecrets(),
     ACCOUNT_DIR: path.join(folder, 'accounts'),
     AGENCY_DIR: path.join(folder, 'agency'),
   };
   const started: ServiceProcess[] = [];
   const start = (app: ServiceName, env: Record<string, string>) => {
-    const service = new ServiceProcess({ label: app, app, env: { ...base, ...env } });
+    const service = startApp({ label: app, app, env: { ...base, ...env } });
     started.push(service);
     return service.waitForListening();
   };

@@ -101,7 +101,9 @@ export class GrantlineSystem {
   async start(): Promise<void> {
     await this.startRegistry();
     for (let more = 1; more < (this.options.registries ?? 1); more++) {
-      const registry = this.spawn('registry', { HEARTBEAT_INTERVAL_MS: String(this.options.heartbeatIntervalMs) });
+      const registry = this.spawn('registry', {
+        HEARTBEAT_INTERVAL_MS: String(this.options.heartbeatIntervalMs),
+      });
       this.moreRegistries.push(registry);
       await registry.waitForListening();
     }
@@ -164,7 +166,9 @@ export class GrantlineSystem {
   /** SIGKILLs everything this system started and removes its folder. */
   async destroy(): Promise<void> {
     await Promise.all(
-      [this.registry, ...this.moreRegistries, ...this.agencies, ...this.dcus].filter(Boolean).map((s) => s.kill('SIGKILL')),
+      [this.registry, ...this.moreRegistries, ...this.agencies, ...this.dcus]
+        .filter(Boolean)
+        .map((s) => s.kill('SIGKILL')),
     );
     rmSync(this.root, { recursive: true, force: true });
   }
