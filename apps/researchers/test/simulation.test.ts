@@ -73,7 +73,7 @@ describe('the simulation against a stand-in agency and DCU', () => {
   });
 
   it('catches a DCU that records a withdrawal twice', async () => {
-    const { reports } = await simulate({ doubleRecordEvery: 3 });
+    const { reports } = await simulate({ doubleRecordEvery: 1 });
     const problems = reports.flatMap((report) => report.problems);
     expect(problems.join('\n')).toMatch(/in the ledger 2 times/);
   });
