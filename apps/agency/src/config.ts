@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import {
+  DataFolder,
   loadConfig,
   registryMemberProperties,
   Secret,
@@ -12,7 +13,7 @@ export const AgencyConfigSchema = Type.Object({
   ...registryMemberProperties,
   SERVICE_TOKEN: Secret('the secret the agency shows the DCU to open accounts'),
   /** Where decisions and the budget are kept; instances sharing it share one budget. */
-  AGENCY_DIR: Type.String({ minLength: 1, default: 'agency_files' }),
+  AGENCY_DIR: DataFolder('agency_files', 'where decisions and the budget are kept'),
   /** The budget in cents; unset means unlimited. */
   AGENCY_BUDGET_CENTS: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_AMOUNT_CENTS })),
   /** How long a lock of an instance that died is honoured before another takes over. */

@@ -42,17 +42,40 @@ describe('agency metrics', () => {
         payload: { ...proposal, amountCents },
       });
 
+    const accepted: { proposalId: string; accountId: string }[] = [];
     for (const [n, amountCents] of [30_000_000, 40_000_000, 50_000_000].entries()) {
-      expect((await submit(amountCents, `accept-${n}`)).json()).toMatchObject({
-        status: 'accepted',
-      });
+      const answer = (await submit(amountCents, `accept-${n}`)).json();
+      expect(answer).toMatchObject({ status: 'accepted' });
+      accepted.push(answer);
     }
     for (const [n, amountCents] of [1, 50_000_001].entries()) {
       expect((await submit(amountCents, `reject-${n}`)).json()).toMatchObject({
         status: 'rejected',
       });
     }
+    // The first account ends with 1,000,000 cents unspent; the DCU sends it twice.
+    const closeout = {
+      proposalId: accepted[0]!.proposalId,
+      accountId: accepted[0]!.accountId,
+      returnedCents: 1_000_000,
+    };
+    for (const expected of [201, 200]) {
+      const answer = await app.inject({
+        method: 'POST',
+        url: '/closeouts',
+        headers: { authorization: `Bearer ${serviceToken}` },
+        payload: closeout,
+      });
+      expect(answer.statusCode).toBe(expected);
+    }
     const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metricValue(text, 'grantline_agency_budget_committed_cents')).toBe(120_000_000);
+    expect(metricValue(text, 'grantline_agency_budget_returned_cents')).toBe(1_000_000);
+    expect(metricValue(text, 'grantline_agency_reservations_pending')).toBe(0);
+    expect(metricValue(text, 'grantline_closeouts_received_total', { outcome: 'recorded' })).toBe(
+      1,
+    );
+    expect(metricValue(text, 'grantline_closeouts_received_total', { outcome: 'repeat' })).toBe(1);
     expect(metricValue(text, 'grantline_proposals_total', { decision: 'accepted' })).toBe(3);
     expect(metricValue(text, 'grantline_proposals_total', { decision: 'rejected' })).toBe(2);
     expect(metricValue(text, 'grantline_proposals_total', { decision: 'failed' })).toBeUndefined();

@@ -19,9 +19,10 @@ export function requestIdOf(request: IncomingMessage): string {
 
 /**
  * Every answer says which request it answers (`x-request-id`), and each answered request
- * leaves one log line: at info for requests that change something, at debug for reads, so a
- * change can be followed from service to service at the default level. A route opts out with
- * `config: { quietLog: true }` (the registry's heartbeats). 5xx are logged by the error handler.
+ * leaves one "answered" line: at info when it was refused (4xx), at debug otherwise, so a
+ * service under load does not write a line per success (LOG_LEVEL=debug shows them all),
+ * while every problem shows at the default level. A 5xx is logged in full by the error
+ * handler. A route opts out with `config: { quietLog: true }` (the registry's heartbeats).
  */
 export function installRequestIds(app: FastifyInstance): void {
   app.addHook('onRequest', async (request, reply) => {
@@ -30,7 +31,7 @@ export function installRequestIds(app: FastifyInstance): void {
   app.addHook('onResponse', async (request, reply) => {
     if ((request.routeOptions.config as { quietLog?: boolean } | undefined)?.quietLog === true)
       return;
-    const level = request.method === 'GET' || request.method === 'HEAD' ? 'debug' : 'info';
+    const level = reply.statusCode >= 400 && reply.statusCode < 500 ? 'info' : 'debug';
     request.log[level](
       {
         method: request.method,

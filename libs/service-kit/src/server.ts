@@ -28,7 +28,7 @@ export function createServer(options: ServerOptions = {}) {
       ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l' } } } : {}),
     },
     // Fastify's two lines per request would dominate the logs under load; one "answered"
-    // line per change is written instead (see request-id.ts), and errors are still logged.
+    // line per request is written instead (see request-id.ts), and errors are still logged.
     logController: new LogController({
       disableRequestLogging: true,
       requestIdLogLabel: REQUEST_ID_LOG_FIELD,

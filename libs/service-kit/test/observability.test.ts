@@ -4,7 +4,7 @@ import { createServer, metricsRoute, registerOpenApi } from '../src';
 import { metricValue } from '../src/testing';
 
 /** An app whose pino lines land in `lines`, with one route that counts something. */
-async function buildApp() {
+async function buildApp(level = 'debug') {
   const lines: Record<string, unknown>[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -13,7 +13,7 @@ async function buildApp() {
       done();
     },
   });
-  const app = createServer({ prettyLogs: false, fastify: { logger: { level: 'info', stream } } });
+  const app = createServer({ prettyLogs: false, fastify: { logger: { level, stream } } });
   await registerOpenApi(app, { title: 'test', description: 'test' });
   await app.register(metricsRoute);
   const widgets = app.metrics.counter({
@@ -54,7 +54,36 @@ describe('request ids', () => {
       expect(answer.headers['x-request-id']).toBe('trace-me 42');
       const about = lines.filter((line) => line.requestId === 'trace-me 42');
       expect(about.map((line) => line.msg)).toEqual(['made a widget', 'answered']);
-      expect(about[1]).toMatchObject({ method: 'POST', route: '/widgets/:id', statusCode: 201 });
+      expect(about[1]).toMatchObject({
+        level: 20,
+        method: 'POST',
+        route: '/widgets/:id',
+        statusCode: 201,
+      });
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('log a refused request at info and a served one only at debug', async () => {
+    const { app, lines } = await buildApp('info');
+    try {
+      await app.inject({
+        method: 'POST',
+        url: '/widgets/1',
+        headers: { 'x-request-id': 'served' },
+        payload: { colour: 'red' },
+      });
+      await app.inject({
+        method: 'POST',
+        url: '/widgets/2',
+        headers: { 'x-request-id': 'refused' },
+        payload: { colour: 9 },
+      });
+      const answered = lines.filter((line) => line.msg === 'answered');
+      expect(answered).toEqual([
+        expect.objectContaining({ level: 30, requestId: 'refused', statusCode: 400 }),
+      ]);
     } finally {
       await app.close();
     }

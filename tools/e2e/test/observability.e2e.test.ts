@@ -30,7 +30,7 @@ describe('operating the system', () => {
       agencies: 1,
       dcus: 1,
       heartbeatIntervalMs: 300,
-      logLevel: 'info',
+      logLevel: 'debug',
     });
     await system.start();
     const [agency] = system.agencies;
