@@ -44,6 +44,8 @@ export function baseEnvironment(): Record<string, string> {
     'LOCK_STALE_MS',
     'NODE_OPTIONS',
     'DATABASE_URL',
+    'AGENCY_DIR',
+    'AGENCY_BUDGET_CENTS',
   ]);
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(process.env)) {
@@ -66,6 +68,8 @@ export function baseEnvironment(): Record<string, string> {
 export class GrantlineSystem {
   readonly root: string;
   readonly accountDir: string;
+  /** The agencies' one folder (AGENCY_DIR): they share their decisions and budget. */
+  readonly agencyDir: string;
   readonly logDir: string;
   readonly secrets = freshSecrets();
   registry!: ServiceProcess;
@@ -80,6 +84,7 @@ export class GrantlineSystem {
     this.root = mkdtempSync(path.join(tmpdir(), 'grantline-e2e-'));
     this.accountDir = path.join(this.root, 'accounts');
     this.logDir = path.join(this.root, 'logs');
+    this.agencyDir = path.join(this.root, 'agency');
     mkdirSync(this.accountDir);
     mkdirSync(this.logDir);
   }
@@ -129,6 +134,7 @@ export class GrantlineSystem {
   /** One more agency or DCU, registered with this system's registry. */
   startService(app: 'agency' | 'dcu'): ServiceProcess {
     const extra: Record<string, string> = { REGISTRY_URL: this.registryUrls };
+    if (app === 'agency') extra.AGENCY_DIR = this.agencyDir;
     if (app === 'dcu') {
       extra.ACCOUNT_DIR = this.accountDir;
       extra.DAY_MS = String(this.options.dayMs ?? 1000);
