@@ -71,12 +71,12 @@ describe('two agencies on one folder race proposals against a small budget; one 
       async () => {
         const seen = await Promise.all(keys.map((key) => call(`${survivor.url}/proposals/${proposalIdOf(key)}`)));
         const unfinished = seen.filter((view) => view.status === 200 && view.body.status === 'accepted' && view.body.accountId === undefined);
-        return unfinished.length === 0 ? seen : false;
+        return unfinished.length === 0 ? seen : undefined;
       },
       60_000,
       100,
     );
-    const accepted = views.value.filter((view) => view.status === 200 && view.body.status === 'accepted');
+    const accepted = views.filter((view) => view.status === 200 && view.body.status === 'accepted');
     const budget = (await call(`${survivor.url}/budget`)).body;
     expect(budget.committedCents).toBe(accepted.length * 40_000_000);
     expect(budget.committedCents as number).toBeLessThanOrEqual(BUDGET);
@@ -89,7 +89,7 @@ describe('two agencies on one folder race proposals against a small budget; one 
     // What the survivor answered itself agrees with the record.
     for (const [index, answer] of answers.entries()) {
       if (index % 2 === 1 && answer.status === 201) {
-        const view = views.value[index]!;
+        const view = views[index]!;
         expect(view.body.status).toBe(answer.body.status);
       }
     }
@@ -145,12 +145,12 @@ describe('closeouts with a DCU and an agency killed around the end of an account
       'every proposal closed at the surviving agency',
       async () => {
         const views = await Promise.all(opened.map((account) => call(`${agencyB.url}/proposals/${account.proposalId}`)));
-        return views.every((view) => view.body.status === 'closed') ? views : false;
+        return views.every((view) => view.body.status === 'closed') ? views : undefined;
       },
       30_000,
       100,
     );
-    const returned = closed.value.map((view) => view.body.returnedCents as number);
+    const returned = closed.map((view) => view.body.returnedCents as number);
     expect(returned).toEqual([40_000_000 - 1_234_567, 40_000_000, 40_000_000]);
     const expected = returned.reduce((sum, cents) => sum + cents, 0);
     expect((await call(`${agencyB.url}/budget`)).body).toEqual({
