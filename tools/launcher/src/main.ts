@@ -109,7 +109,7 @@ async function main(): Promise<number> {
   await Promise.all(others.map(announce));
   await Promise.all(
     registryUrls.map((url) =>
-      waitForRegistrations(url, { agency: AGENCY_INSTANCES, dcu: DCU_INSTANCES }, 10_000),
+      waitForRegistrations(url, { agency: AGENCY_INSTANCES, dcu: DCU_INSTANCES }, 20_000),
     ),
   );
   say(
