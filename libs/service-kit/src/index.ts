@@ -5,7 +5,7 @@ export * from './server';
 export * from './run';
 export * from './bearer';
 export * from './health';
-export * from './registered';
+export * from './run-registered-service';
 export * from './openapi';
 export * from './uuid-v5';
 export * from './account-id';

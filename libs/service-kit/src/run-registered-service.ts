@@ -1,6 +1,15 @@
 import type { FastifyInstance } from 'fastify';
-import type { RegistryClient } from '@grantline/registry-client';
 import { runService } from './run';
+
+/**
+ * What a service needs of the registry: to be listed once it listens, and unlisted before it
+ * closes. The registry client (`RegistryClient`: join, close) is one; the kit needs no more of
+ * it, so it does not depend on the client.
+ */
+export interface RegistryListing {
+  join(type: string, url: string): unknown;
+  close(): Promise<void>;
+}
 
 export interface RegisteredServiceOptions {
   name: string;
@@ -9,7 +18,7 @@ export interface RegisteredServiceOptions {
   app: FastifyInstance;
   port: number;
   host: string;
-  registry: RegistryClient;
+  registry: RegistryListing;
   advertisedUrl?: string | undefined;
   closeGraceMs?: number;
 }
