@@ -20,7 +20,8 @@ export interface MachineInfo {
   loadAverageAtStart: number[];
 }
 
-export function describeMachine(workDir: string): MachineInfo {
+/** `workDir` is recorded relative to `root`: results files name no folder of the machine. */
+export function describeMachine(workDir: string, root: string): MachineInfo {
   const cpus = os.cpus();
   return {
     cpuModel: cpus[0]?.model.trim() ?? 'unknown',
@@ -28,7 +29,7 @@ export function describeMachine(workDir: string): MachineInfo {
     memoryBytes: os.totalmem(),
     nodeVersion: process.version,
     os: `${os.type()} ${os.release()} ${os.arch()}`,
-    disk: describeDisk(workDir),
+    disk: { ...describeDisk(workDir), dir: path.relative(root, workDir) || '.' },
     loadAverageAtStart: os.loadavg(),
   };
 }

@@ -46,7 +46,7 @@ async function main(): Promise<number> {
     });
   }
 
-  const machine = describeMachine(runDir);
+  const machine = describeMachine(runDir, ROOT);
   const startedAt = new Date().toISOString();
   console.log(`Machine: ${describeMachineLine(machine)}`);
   console.log(

@@ -77,7 +77,9 @@ export const SCENARIOS: Record<ScenarioId, ScenarioRunner> = {
       failures: '',
       durationSeconds: outcome.durationSeconds,
       succeeded: outcome.writes,
-      notes: [`in ${harness.runDir} (the folder the DCU's accounts are kept in during this run)`],
+      notes: [
+        `in ${path.relative(harness.root, harness.runDir)} (the folder the DCU's accounts are kept in during this run)`,
+      ],
     };
   },
 
@@ -138,9 +140,15 @@ export const SCENARIOS: Record<ScenarioId, ScenarioRunner> = {
       const { result } = await harness.measure({
         id: 'dcu-read-history',
         title: TITLES['dcu-read-history'],
-        load: { url: dcu.url, path: `/accounts/${account.accountId}`, headers: bearer(account.ownerKey) },
+        load: {
+          url: dcu.url,
+          path: `/accounts/${account.accountId}`,
+          headers: bearer(account.ownerKey),
+        },
         watch: [dcu.process],
-        notes: [`compare with dcu-read (a fresh account): the cost of a read must not grow with the history`],
+        notes: [
+          `compare with dcu-read (a fresh account): the cost of a read must not grow with the history`,
+        ],
       });
       return result;
     } finally {
@@ -168,7 +176,9 @@ export const SCENARIOS: Record<ScenarioId, ScenarioRunner> = {
         },
         watch: [dcu.process],
         diskProbe: true,
-        notes: [`compare with dcu-withdraw-hot (a fresh account): the cost of a withdrawal must not grow with the history`],
+        notes: [
+          `compare with dcu-withdraw-hot (a fresh account): the cost of a withdrawal must not grow with the history`,
+        ],
       });
       return result;
     } finally {
@@ -188,7 +198,11 @@ export const SCENARIOS: Record<ScenarioId, ScenarioRunner> = {
       await harness.stop(seeding.process);
     }
     const perAccount = Math.floor(STARTUP_RECORDS / STARTUP_ACCOUNTS) - 1; // the opening record counts
-    for (const account of accounts) await appendWithdrawals(path.join(accountDir, `${account.accountId}.ledger.jsonl`), perAccount);
+    for (const account of accounts)
+      await appendWithdrawals(
+        path.join(accountDir, `${account.accountId}.ledger.jsonl`),
+        perAccount,
+      );
     // Alternating with starts on an empty folder: on a shared machine node's own start-up
     // varies a lot, and the difference is what the folder costs.
     const emptyEnv = { ...env, ACCOUNT_DIR: harness.accountDir('dcu-startup-empty') };
@@ -201,8 +215,11 @@ export const SCENARIOS: Record<ScenarioId, ScenarioRunner> = {
       const dcu = await harness.startApp('dcu', env, `dcu-startup ${restart + 1}`);
       listenTimes.push(performance.now() - startedAt);
       try {
-        const answer = await requestJson<AccountView>(`${dcu.url}/accounts/${account.accountId}`, { headers: bearer(account.ownerKey) });
-        if (answer.status !== 200) throw new Error(`GET /accounts/${account.accountId} answered ${answer.status}`);
+        const answer = await requestJson<AccountView>(`${dcu.url}/accounts/${account.accountId}`, {
+          headers: bearer(account.ownerKey),
+        });
+        if (answer.status !== 200)
+          throw new Error(`GET /accounts/${account.accountId} answered ${answer.status}`);
         times.push(performance.now() - startedAt);
       } finally {
         await harness.stop(dcu.process);
@@ -216,7 +233,8 @@ export const SCENARIOS: Record<ScenarioId, ScenarioRunner> = {
         await harness.stop(empty.process);
       }
     }
-    const meanMs = (values: number[]) => Math.round(values.reduce((sum, value) => sum + value, 0) / values.length);
+    const meanMs = (values: number[]) =>
+      Math.round(values.reduce((sum, value) => sum + value, 0) / values.length);
     return {
       id: 'dcu-startup',
       title: TITLES['dcu-startup'],
@@ -548,10 +566,18 @@ async function dcuWithHistory(harness: Harness, label: string) {
   } finally {
     await harness.stop(seeding.process);
   }
-  await appendWithdrawals(path.join(accountDir, `${account.accountId}.ledger.jsonl`), HISTORY_RECORDS - 1);
+  await appendWithdrawals(
+    path.join(accountDir, `${account.accountId}.ledger.jsonl`),
+    HISTORY_RECORDS - 1,
+  );
   const dcu = await harness.startApp('dcu', env, label);
-  const first = await requestJson<AccountView>(`${dcu.url}/accounts/${account.accountId}`, { headers: bearer(account.ownerKey) });
-  if (first.status !== 200 || first.body.balanceCents !== ACCOUNT_FUNDING_CENTS - (HISTORY_RECORDS - 1)) {
+  const first = await requestJson<AccountView>(`${dcu.url}/accounts/${account.accountId}`, {
+    headers: bearer(account.ownerKey),
+  });
+  if (
+    first.status !== 200 ||
+    first.body.balanceCents !== ACCOUNT_FUNDING_CENTS - (HISTORY_RECORDS - 1)
+  ) {
     await harness.stop(dcu.process);
     throw new Error(`the long-history account reads ${first.status} ${JSON.stringify(first.body)}`);
   }
@@ -615,7 +641,11 @@ export function keySource(label: string): () => string {
  */
 async function heartbeatScenario(harness: Harness): Promise<ScenarioResult> {
   const id = 'registry-heartbeats-10k';
-  const registry = await harness.startApp('registry', { HEARTBEAT_INTERVAL_MS: '1000', LOG_LEVEL: 'warn' }, id);
+  const registry = await harness.startApp(
+    'registry',
+    { HEARTBEAT_INTERVAL_MS: '1000', LOG_LEVEL: 'warn' },
+    id,
+  );
   try {
     const instances = Array.from({ length: HEARTBEAT_INSTANCES }, (_, index) => ({
       type: `bench-${index % 10}`,
@@ -631,14 +661,21 @@ async function heartbeatScenario(harness: Harness): Promise<ScenarioResult> {
       connections: 64,
     });
     const cpuAfter = cpuSecondsOf(registry.process);
-    const all = await requestJson<{ services: Record<string, unknown[]> }>(`${registry.url}/services`);
-    const listed = Object.values(all.body.services ?? {}).reduce((sum, list) => sum + list.length, 0);
+    const all = await requestJson<{ services: Record<string, unknown[]> }>(
+      `${registry.url}/services`,
+    );
+    const listed = Object.values(all.body.services ?? {}).reduce(
+      (sum, list) => sum + list.length,
+      0,
+    );
     const notListed = HEARTBEAT_INSTANCES - listed;
     const heartbeats = outcome.sent - outcome.registrations;
     const refused = heartbeats - (outcome.statusCounts['204'] ?? 0) - outcome.errors;
     const failures = [
       outcome.dropped > 0 ? `${outcome.dropped} heartbeats found their instance dropped (404)` : '',
-      refused - outcome.dropped > 0 ? `${refused - outcome.dropped} other non-204 answers (${JSON.stringify(outcome.statusCounts)})` : '',
+      refused - outcome.dropped > 0
+        ? `${refused - outcome.dropped} other non-204 answers (${JSON.stringify(outcome.statusCounts)})`
+        : '',
       outcome.errors > 0 ? `${outcome.errors} requests without an answer` : '',
       notListed > 0 ? `${notListed} instances not listed at the end` : '',
     ]
@@ -680,13 +717,18 @@ async function heartbeatScenario(harness: Harness): Promise<ScenarioResult> {
 /** The baseline of the watch scenario: a bare node:http server holding as many requests. */
 async function waitBaselineScenario(harness: Harness): Promise<ScenarioResult> {
   const id = 'node-http-wait-5k';
-  const server = await harness.start(id, path.join(__dirname, 'servers', 'node-http-wait.js'), harness.serviceEnv({}));
+  const server = await harness.start(
+    id,
+    path.join(__dirname, 'servers', 'node-http-wait.js'),
+    harness.serviceEnv({}),
+  );
   try {
     const outcome = await fanOut({
       url: server.url,
       path: '/wait',
       count: WATCHERS,
-      held: async () => (await requestJson<{ waiting: number }>(`${server.url}/waiting`)).body.waiting,
+      held: async () =>
+        (await requestJson<{ waiting: number }>(`${server.url}/waiting`)).body.waiting,
       trigger: async () => {
         await requestJson(`${server.url}/release`, { method: 'POST' });
       },
@@ -730,7 +772,8 @@ async function watchScenario(harness: Harness): Promise<ScenarioResult> {
       url: registry.url,
       path: `/services/bench-watched?index=${index}&wait=60000`,
       count: WATCHERS,
-      held: async () => (await requestJson<{ watchers: number }>(`${registry.url}/dashboard/state`)).body.watchers,
+      held: async () =>
+        (await requestJson<{ watchers: number }>(`${registry.url}/dashboard/state`)).body.watchers,
       trigger: async () => {
         const answer = await register('bench-watched', 20_001);
         if (answer.status !== 201) throw new Error(`POST /register answered ${answer.status}`);
@@ -742,7 +785,9 @@ async function watchScenario(harness: Harness): Promise<ScenarioResult> {
     const crashed = await register('bench-crash', 20_002);
     const registeredAt = performance.now();
     const crashIndex = await indexOf('bench-crash');
-    const watch = await fetch(`${registry.url}/services/bench-crash?index=${crashIndex}&wait=60000`);
+    const watch = await fetch(
+      `${registry.url}/services/bench-crash?index=${crashIndex}&wait=60000`,
+    );
     const body = (await watch.json()) as { instances: unknown[] };
     const crashSeenMs = performance.now() - registeredAt;
     const crashLimitMs = crashed.body.ttlMs + heartbeatIntervalMs + 100;
@@ -772,7 +817,10 @@ function fanOutResult(
     // Answers per second while fanning out: the watchers over the time the last one took.
     rate: outcome.answered / (outcome.latency.maxMs / 1000),
     latency: outcome.latency,
-    failures: wrong > 0 ? `${wrong} of ${WATCHERS} not answered 200 (${JSON.stringify(outcome.statusCounts)}, ${outcome.failed} errors)` : '',
+    failures:
+      wrong > 0
+        ? `${wrong} of ${WATCHERS} not answered 200 (${JSON.stringify(outcome.statusCounts)}, ${outcome.failed} errors)`
+        : '',
     connections: WATCHERS,
     durationSeconds: outcome.latency.maxMs / 1000,
     succeeded: outcome.statusCounts['200'] ?? 0,
