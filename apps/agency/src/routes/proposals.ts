@@ -66,6 +66,9 @@ export const proposalRoutes: FastifyPluginAsyncTypebox<ProposalRoutesOptions> = 
       if (replay) reply.header('idempotent-replayed', 'true');
       else if (answer.status === 'rejected') {
         request.log.info({ proposalId, amountCents: request.body.amountCents }, 'proposal rejected');
+      } else {
+        // With the DCU's "account opened", one request id follows the proposal across both logs.
+        request.log.info({ proposalId, accountId: answer.accountId, dcuUrl: answer.dcuUrl }, 'proposal accepted; account opened');
       }
       return reply.status(201).send(answer);
     },
