@@ -67,6 +67,7 @@ export class Harness {
   private readonly processes = new Set<ServiceProcess>();
   private registry: { process: ServiceProcess; url: string } | undefined;
   private serial = 0;
+  private readonly cleanups: (() => Promise<void>)[] = [];
 
   constructor(
     readonly root: string,
@@ -150,6 +151,12 @@ export class Harness {
   async stopAll(): Promise<void> {
     await Promise.all([...this.processes].map((service) => this.stop(service)));
     this.registry = undefined;
+    for (const cleanup of this.cleanups.splice(0).reverse()) await cleanup();
+  }
+
+  /** Something a scenario started that outlives it (the run's PostgreSQL): stopped by stopAll. */
+  atStop(cleanup: () => Promise<void>): void {
+    this.cleanups.push(cleanup);
   }
 
   /** For process 'exit': synchronous, certain. */

@@ -19,6 +19,9 @@ export const SCENARIO_IDS = [
   'dcu-withdraw-history',
   'dcu-startup',
   'agency-proposals',
+  'pgbench-withdraw-100',
+  'pg-dcu-withdraw-100',
+  'pg-agency-proposals',
   'long-read',
   'long-withdraw',
 ] as const;
@@ -37,6 +40,8 @@ export const BASELINE_OF: Partial<Record<ScenarioId, ScenarioId>> = {
   'dcu-read-history': 'dcu-read',
   'dcu-withdraw-history': 'dcu-withdraw-hot',
   'agency-proposals': 'disk-durable-write',
+  'pg-dcu-withdraw-100': 'pgbench-withdraw-100',
+  'pg-agency-proposals': 'agency-proposals',
   'long-read': 'fastify-hello',
   'long-withdraw': 'disk-durable-write',
 };

@@ -16,6 +16,7 @@ import { appendWithdrawals } from './ledger-writer';
 import { forEachLimited, reproduceCommand, requestJson, type Harness } from './harness';
 import type { ScenarioId } from './options';
 import { BASELINE_OF } from './options';
+import { pgbenchWithdrawals, postgresProposals, postgresWithdrawals } from './postgres';
 import type { ScenarioResult } from './results';
 import { degradation, rssGrowth, summarizeLatencies } from './stats';
 
@@ -56,6 +57,10 @@ const TITLES: Record<ScenarioId, string> = {
   'dcu-withdraw-history': `DCU durable withdrawals from an account with ${HISTORY_RECORDS.toLocaleString('en-US')} records`,
   'dcu-startup': `DCU start: process start to the first answer, ${STARTUP_ACCOUNTS} accounts and ${STARTUP_RECORDS.toLocaleString('en-US')} records in the folder`,
   'agency-proposals': 'agency POST /proposals, accepted (agency -> DCU, a new account each)',
+  'pgbench-withdraw-100': `pgbench running the DCU's withdrawal transaction (same SQL) over ${SPREAD_ACCOUNTS} accounts on the run's PostgreSQL`,
+  'pg-dcu-withdraw-100': `DCU on PostgreSQL: withdrawals of ${WITHDRAWAL_CENTS} cent over ${SPREAD_ACCOUNTS} accounts, a new Idempotency-Key each`,
+  'pg-agency-proposals':
+    'agency and DCU on PostgreSQL: POST /proposals, accepted (a new account each)',
   'long-read': 'long run of DCU reads',
   'long-withdraw': 'long run of hot-account DCU withdrawals',
 };
@@ -250,70 +255,10 @@ export const SCENARIOS: Record<ScenarioId, ScenarioRunner> = {
     };
   },
 
-  'agency-proposals': async (harness) => {
-    const missing = harness.missingApp('registry', 'dcu', 'agency');
-    if (missing) return skipped('agency-proposals', harness, missing);
-    const registryUrl = await harness.systemRegistry();
-    const dcu = await startDcu(harness, 'agency-dcu');
-    const agency = await harness
-      .startApp('agency', { REGISTRY_URL: registryUrl }, 'agency')
-      .catch(async (error: unknown) => {
-        await harness.stop(dcu.process);
-        throw error;
-      });
-    try {
-      await waitFor(
-        'the DCU to be listed in the registry',
-        () =>
-          requestJson<{ instances: { url: string }[] }>(`${registryUrl}/services/dcu`).then(
-            (listed) => listed.body.instances.some((instance) => instance.url === dcu.url),
-            () => false, // not answering yet: ask again
-          ),
-        15_000,
-        100,
-      );
-      const proposal: ProposalRequest = {
-        title: 'Benchmark proposal',
-        investigator: 'Bench Marker',
-        amountCents: 40_000_000,
-        durationDays: 365,
-      };
-      const first = await requestJson<AcceptedProposal>(`${agency.url}/proposals`, {
-        method: 'POST',
-        headers: { 'idempotency-key': randomUUID() },
-        body: proposal,
-      });
-      if (first.status !== 201 || first.body.status !== 'accepted') {
-        throw new Error(`POST /proposals answered ${first.status}: ${JSON.stringify(first.body)}`);
-      }
-      const keys = keySource('proposal');
-      const { result } = await harness.measure({
-        id: 'agency-proposals',
-        title: TITLES['agency-proposals'],
-        load: {
-          url: agency.url,
-          method: 'POST',
-          path: '/proposals',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(proposal),
-          setupRequest: (request) => {
-            request.headers['idempotency-key'] = keys();
-            return request;
-          },
-          verifyBody: (body) => body.includes('"accepted"'),
-        },
-        watch: [agency.process, dcu.process],
-        diskProbe: true,
-        notes: [
-          'each proposal opens a new account in the DCU (one durable write there), found through the registry',
-        ],
-      });
-      return result;
-    } finally {
-      await harness.stop(agency.process);
-      await harness.stop(dcu.process);
-    }
-  },
+  'agency-proposals': (harness) => proposalsScenario(harness, 'agency-proposals'),
+  'pgbench-withdraw-100': (harness) => pgbenchWithdrawals(harness),
+  'pg-dcu-withdraw-100': (harness) => postgresWithdrawals(harness),
+  'pg-agency-proposals': (harness) => postgresProposals(harness),
 
   'long-read': async (harness) => {
     const dcu = await startDcu(harness, 'long-read');
@@ -363,7 +308,9 @@ export async function runScenario(harness: Harness, id: ScenarioId): Promise<Sce
 function appsNeeded(id: ScenarioId): ('registry' | 'dcu' | 'agency')[] {
   if (id.startsWith('registry')) return ['registry'];
   if (id.startsWith('dcu') || id.startsWith('long')) return ['registry', 'dcu'];
-  if (id === 'agency-proposals') return ['registry', 'dcu', 'agency'];
+  if (id === 'agency-proposals' || id === 'pg-agency-proposals')
+    return ['registry', 'dcu', 'agency'];
+  if (id === 'pgbench-withdraw-100' || id === 'pg-dcu-withdraw-100') return ['registry', 'dcu'];
   return [];
 }
 
@@ -453,12 +400,14 @@ async function registryScenario(
  * accounts in turn. Afterwards the ledger is checked: the money that left the accounts must
  * cover every withdrawal that was answered 201.
  */
-async function withdrawScenario(
+export async function withdrawScenario(
   harness: Harness,
-  id: 'dcu-withdraw-hot' | 'dcu-withdraw-100' | 'long-withdraw',
+  id: 'dcu-withdraw-hot' | 'dcu-withdraw-100' | 'long-withdraw' | 'pg-dcu-withdraw-100',
   accountCount: number,
+  env: Record<string, string> = {},
+  notes: string[] = [],
 ): Promise<ScenarioResult> {
-  const dcu = await startDcu(harness, id);
+  const dcu = await startDcu(harness, id, env);
   try {
     const accounts = await openAccounts(harness, dcu.url, accountCount);
     const targets = accounts.map((account) => ({
@@ -492,6 +441,7 @@ async function withdrawScenario(
       ...(long ? { durationSeconds: harness.options.longDurationSeconds } : {}),
       notes: [
         `${accountCount} account(s) funded with ${ACCOUNT_FUNDING_CENTS.toLocaleString('en-US')} cents each; every withdrawal takes ${WITHDRAWAL_CENTS} cent`,
+        ...notes,
       ],
     });
     const answered = (warmup?.succeeded ?? 0) + outcome.succeeded;
@@ -584,16 +534,96 @@ async function dcuWithHistory(harness: Harness, label: string) {
   return { dcu, account };
 }
 
-async function startDcu(harness: Harness, label: string) {
+/**
+ * Accepted proposals: each makes the agency reserve the money and open a new account on the
+ * DCU; `env` puts both on a database (DATABASE_URL).
+ */
+export async function proposalsScenario(
+  harness: Harness,
+  id: 'agency-proposals' | 'pg-agency-proposals',
+  env: Record<string, string> = {},
+  notes: string[] = [],
+): Promise<ScenarioResult> {
+  const missing = harness.missingApp('registry', 'dcu', 'agency');
+  if (missing) return skipped(id, harness, missing);
+  const registryUrl = await harness.systemRegistry();
+  const dcu = await startDcu(harness, `${id}-dcu`, env);
+  const agency = await harness
+    .startApp(
+      'agency',
+      { REGISTRY_URL: registryUrl, ...env },
+      id === 'agency-proposals' ? 'agency' : `agency (${id})`,
+    )
+    .catch(async (error: unknown) => {
+      await harness.stop(dcu.process);
+      throw error;
+    });
+  try {
+    await waitFor(
+      'the DCU to be listed in the registry',
+      () =>
+        requestJson<{ instances: { url: string }[] }>(`${registryUrl}/services/dcu`).then(
+          (listed) => listed.body.instances.some((instance) => instance.url === dcu.url),
+          () => false, // not answering yet: ask again
+        ),
+      15_000,
+      100,
+    );
+    const proposal: ProposalRequest = {
+      title: 'Benchmark proposal',
+      investigator: 'Bench Marker',
+      amountCents: 40_000_000,
+      durationDays: 365,
+    };
+    const first = await requestJson<AcceptedProposal>(`${agency.url}/proposals`, {
+      method: 'POST',
+      headers: { 'idempotency-key': randomUUID() },
+      body: proposal,
+    });
+    if (first.status !== 201 || first.body.status !== 'accepted') {
+      throw new Error(`POST /proposals answered ${first.status}: ${JSON.stringify(first.body)}`);
+    }
+    const keys = keySource('proposal');
+    const { result } = await harness.measure({
+      id,
+      title: TITLES[id],
+      load: {
+        url: agency.url,
+        method: 'POST',
+        path: '/proposals',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(proposal),
+        setupRequest: (request) => {
+          request.headers['idempotency-key'] = keys();
+          return request;
+        },
+        verifyBody: (body) => body.includes('"accepted"'),
+      },
+      watch: [agency.process, dcu.process],
+      diskProbe: true,
+      notes: [
+        'each proposal opens a new account in the DCU (one durable write there), found through the registry',
+        ...notes,
+      ],
+    });
+    return result;
+  } finally {
+    await harness.stop(agency.process);
+    await harness.stop(dcu.process);
+  }
+}
+
+/** A DCU on a folder of its own, or on the database `env.DATABASE_URL` names. */
+export async function startDcu(harness: Harness, label: string, env: Record<string, string> = {}) {
   const registryUrl = await harness.systemRegistry();
   return harness.startApp(
     'dcu',
-    { REGISTRY_URL: registryUrl, ACCOUNT_DIR: harness.accountDir(label), DAY_MS: '1000' },
+    { REGISTRY_URL: registryUrl, ACCOUNT_DIR: harness.accountDir(label), DAY_MS: '1000', ...env },
     label.startsWith('dcu') ? label : `dcu (${label})`,
   );
 }
 
-async function openAccounts(
+export async function openAccounts(
   harness: Harness,
   dcuUrl: string,
   count: number,

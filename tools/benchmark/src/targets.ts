@@ -18,7 +18,10 @@ export type TargetSpec =
       scenario: ScenarioId;
       maximum: number;
       description: string;
-      measure: (result: ScenarioResult, byId: Map<ScenarioId, ScenarioResult>) => number | undefined;
+      measure: (
+        result: ScenarioResult,
+        byId: Map<ScenarioId, ScenarioResult>,
+      ) => number | undefined;
       format: (value: number) => string;
     };
 
@@ -60,6 +63,13 @@ export const TARGETS: TargetSpec[] = [
   },
   {
     kind: 'ratio',
+    scenario: 'pg-dcu-withdraw-100',
+    baseline: 'pgbench-withdraw-100',
+    minimum: 0.5,
+    description: 'DCU on PostgreSQL, 100-account withdrawals ≥ 0.5 × pgbench running the same SQL',
+  },
+  {
+    kind: 'ratio',
     scenario: 'registry-lookup',
     baseline: 'fastify-hello',
     minimum: 0.6,
@@ -77,7 +87,8 @@ export const TARGETS: TargetSpec[] = [
     scenario: 'registry-lookup-limit1',
     baseline: 'fastify-hello',
     minimum: 0.6,
-    description: 'Registry lookup of 1 random instance (?limit=1) among 1,000 ≥ 0.6 × bare Fastify hello',
+    description:
+      'Registry lookup of 1 random instance (?limit=1) among 1,000 ≥ 0.6 × bare Fastify hello',
   },
   {
     kind: 'at-most',
@@ -99,7 +110,8 @@ export const TARGETS: TargetSpec[] = [
     kind: 'at-most',
     scenario: 'registry-watch-5k',
     maximum: 2,
-    description: '5,000 watchers all answered within 2 × a bare node:http server answering 5,000 held requests',
+    description:
+      '5,000 watchers all answered within 2 × a bare node:http server answering 5,000 held requests',
     measure: (result, byId) => {
       const baseline = byId.get('node-http-wait-5k')?.latency?.maxMs;
       const measured = result.latency?.maxMs;
@@ -146,9 +158,12 @@ function evaluateTarget(
   const base = {
     scenario: target.scenario,
     description: target.description,
-    threshold: target.kind === 'rss-growth' || target.kind === 'at-most' ? target.maximum : target.minimum,
+    threshold:
+      target.kind === 'rss-growth' || target.kind === 'at-most' ? target.maximum : target.minimum,
     comparison:
-      target.kind === 'rss-growth' || target.kind === 'at-most' ? ('below' as const) : ('at-least' as const),
+      target.kind === 'rss-growth' || target.kind === 'at-most'
+        ? ('below' as const)
+        : ('at-least' as const),
   };
   const unusable = unusableReason(result);
   if (unusable) {
@@ -175,7 +190,8 @@ function evaluateTarget(
     measured = ratio(result.rate, baseline.rate);
   } else if (target.kind === 'at-most') {
     measured = target.measure(result, byId);
-    if (measured === undefined) return { ...base, pass: undefined, verdict: 'not judged: nothing to compare' };
+    if (measured === undefined)
+      return { ...base, pass: undefined, verdict: 'not judged: nothing to compare' };
   } else if (target.kind === 'degradation') {
     measured = result.degradation?.ratio;
     if (measured === undefined)

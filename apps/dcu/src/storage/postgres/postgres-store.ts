@@ -27,6 +27,7 @@ import {
   type WithdrawalResult,
 } from '../store';
 import { DCU_MIGRATIONS } from './schema';
+import { ACCOUNT_COLUMNS, INSERT_WITHDRAWAL_SQL, readAccountSql, UPDATE_ACCOUNT_SQL, WITHDRAWAL_COLUMNS } from './sql';
 
 export interface PostgresAccountStoreOptions {
   databaseUrl: string;
@@ -333,9 +334,7 @@ export class PostgresAccountStore implements AccountStore {
           break;
         case 'withdrawal':
           await tx.query(
-            `INSERT INTO dcu_withdrawals (account_id, seq, withdrawal_id, idempotency_key_hash, researcher_id, amount_cents,
-               balance_after_cents, note, at)
-             VALUES ($1, $2, $3, decode($4, 'hex'), $5, $6, $7, $8, $9)`,
+            INSERT_WITHDRAWAL_SQL,
             [
               state.accountId,
               state.withdrawalCount,
@@ -357,9 +356,7 @@ export class PostgresAccountStore implements AccountStore {
     if (!state || events[0]?.type === 'opened') return;
     // Every change bumps the version, also a researcher's: see readAccount.
     await tx.query(
-      `UPDATE dcu_accounts SET balance_cents = $2, withdrawal_count = $3, closed_reason = $4, returned_cents = $5,
-         closed_at = $6, closeout_acknowledged = $7, version = version + 1
-       WHERE account_id = $1`,
+      UPDATE_ACCOUNT_SQL,
       [
         state.accountId,
         state.balanceCents,
@@ -396,11 +393,6 @@ export class PostgresAccountStore implements AccountStore {
     );
   }
 }
-
-const ACCOUNT_COLUMNS = `account_id, proposal_id, title, investigator, owner_id, initial_cents, balance_cents, duration_days,
-  day_ms, created_at, expires_at, withdrawal_count, closed_reason, returned_cents, closed_at, closeout_acknowledged, version`;
-const WITHDRAWAL_COLUMNS =
-  "seq, withdrawal_id, encode(idempotency_key_hash, 'hex') AS idempotency_key_hash, researcher_id, amount_cents, balance_after_cents, note, at";
 
 interface AccountRow {
   account_id: string;
@@ -458,14 +450,7 @@ async function readAccount(
       seen_version: string;
     }
   >(
-    `SELECT ${ACCOUNT_COLUMNS},
-       (SELECT version FROM dcu_accounts WHERE account_id = $1) AS seen_version,
-       (SELECT json_agg(json_build_object('researcher_id', r.researcher_id, 'name', r.name, 'role', r.role,
-                'removed', r.removed_at IS NOT NULL) ORDER BY r.position)
-          FROM dcu_researchers r WHERE r.account_id = a.account_id) AS researchers,
-       (SELECT row_to_json(w) FROM (SELECT ${WITHDRAWAL_COLUMNS} FROM dcu_withdrawals
-          WHERE account_id = a.account_id AND idempotency_key_hash = decode($2, 'hex')) w) AS prior
-     FROM dcu_accounts a WHERE a.account_id = $1${options.lock ? ' FOR UPDATE OF a' : ''}`,
+    readAccountSql(options.lock),
     [accountId, options.priorKey ?? ''],
   );
   const row = rows[0];

@@ -1,0 +1,70 @@
+/**
+ * The statements of the PostgreSQL account store's hot path, in one place, so that the
+ * benchmark's pgbench run sends the very same SQL (see `pgbenchWithdrawalScript`).
+ */
+
+export const ACCOUNT_COLUMNS = `account_id, proposal_id, title, investigator, owner_id, initial_cents, balance_cents,
+  duration_days, day_ms, created_at, expires_at, withdrawal_count, closed_reason, returned_cents, closed_at,
+  closeout_acknowledged, version`;
+
+export const WITHDRAWAL_COLUMNS = `seq, withdrawal_id, encode(idempotency_key_hash, 'hex') AS idempotency_key_hash,
+  researcher_id, amount_cents, balance_after_cents, note, at`;
+
+/**
+ * An account ($1), its researchers, and its withdrawal with the key digest $2 (hex), in one
+ * round trip. `seen_version` is read in the statement's snapshot, `version` from the row
+ * itself (the newest one, after FOR UPDATE waited): see readAccount.
+ */
+export function readAccountSql(lock: boolean): string {
+  return `SELECT ${ACCOUNT_COLUMNS},
+       (SELECT version FROM dcu_accounts WHERE account_id = $1) AS seen_version,
+       (SELECT json_agg(json_build_object('researcher_id', r.researcher_id, 'name', r.name, 'role', r.role,
+                'removed', r.removed_at IS NOT NULL) ORDER BY r.position)
+          FROM dcu_researchers r WHERE r.account_id = a.account_id) AS researchers,
+       (SELECT row_to_json(w) FROM (SELECT ${WITHDRAWAL_COLUMNS} FROM dcu_withdrawals
+          WHERE account_id = a.account_id AND idempotency_key_hash = decode($2, 'hex')) w) AS prior
+     FROM dcu_accounts a WHERE a.account_id = $1${lock ? ' FOR UPDATE OF a' : ''}`;
+}
+
+/** $1 account, $2 seq, $3 withdrawal id, $4 key digest (hex), $5 researcher, $6 amount, $7 balance after, $8 note, $9 at. */
+export const INSERT_WITHDRAWAL_SQL = `INSERT INTO dcu_withdrawals (account_id, seq, withdrawal_id, idempotency_key_hash,
+    researcher_id, amount_cents, balance_after_cents, note, at)
+  VALUES ($1, $2, $3, decode($4, 'hex'), $5, $6, $7, $8, $9)`;
+
+/** The account's totals after a change; every change bumps the version. */
+export const UPDATE_ACCOUNT_SQL = `UPDATE dcu_accounts SET balance_cents = $2, withdrawal_count = $3, closed_reason = $4,
+    returned_cents = $5, closed_at = $6, closeout_acknowledged = $7, version = version + 1
+  WHERE account_id = $1`;
+
+/**
+ * A pgbench script doing what the store does for one withdrawal of `amountCents` from one
+ * account: BEGIN, the locking read, the insert, the update, COMMIT; the same statements, with
+ * pgbench variables where the store binds parameters (a fresh random key each time).
+ */
+export function pgbenchWithdrawalScript(accountId: string, researcherId: string, amountCents: number): string {
+  const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
+  const keyDigest = "encode(sha256((:key)::text::bytea), 'hex')";
+  const bind = (sql: string, values: string[]) =>
+    sql.replace(/\$(\d+)/g, (_, index: string) => values[Number(index) - 1]!).replace(/\s+/g, ' ').trim();
+  return [
+    '\\set key random(1, 9000000000000000000)',
+    'BEGIN;',
+    `${bind(readAccountSql(true), [literal(accountId), keyDigest])} \\gset`,
+    `\\set seq :withdrawal_count + 1`,
+    `\\set balance :balance_cents - ${amountCents}`,
+    `${bind(INSERT_WITHDRAWAL_SQL, [
+      literal(accountId),
+      ':seq',
+      'gen_random_uuid()',
+      keyDigest,
+      literal(researcherId),
+      String(amountCents),
+      ':balance',
+      'NULL',
+      'now()',
+    ])};`,
+    `${bind(UPDATE_ACCOUNT_SQL, [literal(accountId), ':balance', ':seq', 'NULL', 'NULL', 'NULL', 'false'])};`,
+    'COMMIT;',
+    '',
+  ].join('\n');
+}
