@@ -6,6 +6,7 @@ import {
   Secret,
   serviceConfigProperties,
 } from '@grantline/service-kit';
+import { databaseConfigProperties } from '@grantline/postgres';
 import { MAX_AMOUNT_CENTS } from '@grantline/contracts';
 
 export const AgencyConfigSchema = Type.Object({
@@ -20,6 +21,8 @@ export const AgencyConfigSchema = Type.Object({
   LOCK_STALE_MS: Type.Integer({ minimum: 2000, maximum: 60_000, default: 4000 }),
   /** How often the agency looks for reservations whose account it must still open. */
   RECOVERY_INTERVAL_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 1000 }),
+  /** Set: decisions and the budget live in this PostgreSQL database instead of AGENCY_DIR. */
+  ...databaseConfigProperties,
 });
 export type AgencyConfig = Static<typeof AgencyConfigSchema>;
 

@@ -2,6 +2,7 @@ import { RegistryClient, type Logger } from '@grantline/registry-client';
 import { exitOnStartupError, peerLimits, runRegisteredService } from '@grantline/service-kit';
 import { buildAgencyApp } from './app';
 import { readAgencyConfig } from './config';
+import { PostgresAgencyStore } from './storage/postgres-store';
 
 async function main() {
   const config = readAgencyConfig();
@@ -17,8 +18,24 @@ async function main() {
     ...peerLimits(config),
     logger,
   });
+  // With DATABASE_URL the decisions live in PostgreSQL, shared by agencies on any host.
+  const store =
+    config.DATABASE_URL === undefined
+      ? undefined
+      : await PostgresAgencyStore.open({
+          databaseUrl: config.DATABASE_URL,
+          maxConnections: config.DATABASE_POOL_SIZE,
+          // Before the app (and its logger) exists: say on stderr that the database is awaited.
+          logger: {
+            warn: (details, message) =>
+              process.stderr.write(
+                `agency: ${message} (${String((details as { err?: Error }).err?.message ?? '')})\n`,
+              ),
+          },
+        });
   const app = await buildAgencyApp({
     registry,
+    ...(store === undefined ? {} : { store }),
     serviceToken: config.SERVICE_TOKEN,
     agencyDir: config.AGENCY_DIR,
     budgetCents: config.AGENCY_BUDGET_CENTS ?? null,
@@ -26,6 +43,8 @@ async function main() {
     recoveryIntervalMs: config.RECOVERY_INTERVAL_MS,
     logLevel: config.LOG_LEVEL,
   });
+  // A store handed to the app is closed by whoever made it.
+  if (store !== undefined) app.addHook('onClose', () => store.close());
   await runRegisteredService({
     name: 'agency',
     type: 'agency',

@@ -10,7 +10,9 @@ import { proposalIdFor } from '../src/domain/proposal';
 import { Funder } from '../src/funder';
 import { FileAgencyStore } from '../src/storage/file-store';
 import { MemoryAgencyStore } from '../src/storage/memory-store';
+import { PostgresAgencyStore } from '../src/storage/postgres-store';
 import type { AgencyStore } from '../src/storage/store';
+import { startTestPostgres, type TestPostgres } from '@grantline/postgres/testing';
 
 /**
  * The budget against a plain model. Random proposals go to two agency instances sharing one
@@ -95,7 +97,33 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('restart' as const), instance: fc.constantFrom(0 as const, 1 as const) }) },
 );
 
-const kinds: { name: string; make: () => { place: string; open(index: number): Promise<AgencyStore>; dispose(): void } }[] = [
+/** PostgreSQL for the postgres kind, started when first needed. */
+let postgres: Promise<TestPostgres> | undefined;
+afterAll(async () => {
+  await (await postgres)?.close();
+});
+
+const kinds: {
+  name: string;
+  make: () => { place: string; open(index: number): Promise<AgencyStore>; dispose(): void | Promise<void> };
+}[] = [
+  {
+    name: 'postgres (two instances, each its own pool, on one database)',
+    make: () => {
+      let url: Promise<string> | undefined;
+      return {
+        place: '',
+        open: async () => {
+          postgres ??= startTestPostgres();
+          url ??= postgres.then((server) => server.createDatabase());
+          return PostgresAgencyStore.open({ databaseUrl: await url, maxConnections: 2 });
+        },
+        dispose: async () => {
+          if (url) await (await postgres!).release(await url);
+        },
+      };
+    },
+  },
   {
     name: 'files (two instances on one folder)',
     make: () => {
@@ -233,7 +261,7 @@ describe.each(kinds)('the budget against a plain model: $name', ({ make }) => {
           }
         } finally {
           for (const store of new Set(stores)) await store.close();
-          system.dispose();
+          await system.dispose();
         }
       }),
       { numRuns: 60 },

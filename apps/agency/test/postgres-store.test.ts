@@ -128,6 +128,9 @@ describe('the agency on PostgreSQL, several instances', () => {
       terms: terms(40_000_000),
       status: 'pending',
       decidedAt: NOW,
+      attempts: 1,
+      owner: 'postgres-test',
+      lastAttemptAt: NOW,
     });
     expect(await again!.proposal(rejected)).toMatchObject({
       status: 'rejected',

@@ -51,6 +51,16 @@ export const AGENCY_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX agency_proposals_pending ON agency_proposals (seq) WHERE status = 'pending';
     `,
   },
+  {
+    version: 2,
+    description: 'who is opening a pending account, how often it was tried, and when last',
+    sql: `
+      ALTER TABLE agency_proposals
+        ADD COLUMN attempts integer CHECK (attempts > 0),
+        ADD COLUMN owner text,
+        ADD COLUMN last_attempt_at timestamptz;
+    `,
+  },
 ];
 
 interface ProposalRow {
@@ -66,6 +76,9 @@ interface ProposalRow {
   dcu_url: string | null;
   returned_cents: string | null;
   closed_at: Date | null;
+  attempts: number | null;
+  owner: string | null;
+  last_attempt_at: Date | null;
 }
 
 interface BudgetRow {
@@ -74,7 +87,7 @@ interface BudgetRow {
 }
 
 const PROPOSAL_COLUMNS =
-  'proposal_id, title, investigator, amount_cents, duration_days, status, decided_at, reason, account_id, dcu_url, returned_cents, closed_at';
+  'proposal_id, title, investigator, amount_cents, duration_days, status, decided_at, reason, account_id, dcu_url, returned_cents, closed_at, attempts, owner, last_attempt_at';
 
 export interface PostgresAgencyStoreOptions {
   databaseUrl: string;
@@ -104,7 +117,7 @@ export class PostgresAgencyStore implements AgencyStore {
    */
   execute(command: AgencyCommand): Promise<CommandResult> {
     return this.database.transaction(async (tx) => {
-      const movesMoney = command.type !== 'confirm';
+      const movesMoney = command.type !== 'confirm' && command.type !== 'claim';
       const budget = movesMoney ? await readBudget(tx, true) : undefined;
       const before = await readProposal(tx, command.proposalId, true);
       const slice = { proposal: before, budget: budget ?? { committedCents: 0, returnedCents: 0 } };
@@ -200,12 +213,13 @@ async function readProposal(
 
 async function writeProposal(db: Queryable, record: ProposalRecord): Promise<void> {
   await db.query(
-    `INSERT INTO agency_proposals (${PROPOSAL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+    `INSERT INTO agency_proposals (${PROPOSAL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
      ON CONFLICT (proposal_id) DO UPDATE SET
        title = EXCLUDED.title, investigator = EXCLUDED.investigator, amount_cents = EXCLUDED.amount_cents,
        duration_days = EXCLUDED.duration_days, status = EXCLUDED.status, decided_at = EXCLUDED.decided_at,
        reason = EXCLUDED.reason, account_id = EXCLUDED.account_id, dcu_url = EXCLUDED.dcu_url,
-       returned_cents = EXCLUDED.returned_cents, closed_at = EXCLUDED.closed_at`,
+       returned_cents = EXCLUDED.returned_cents, closed_at = EXCLUDED.closed_at, attempts = EXCLUDED.attempts,
+       owner = EXCLUDED.owner, last_attempt_at = EXCLUDED.last_attempt_at`,
     [
       record.proposalId,
       record.terms.title,
@@ -219,6 +233,9 @@ async function writeProposal(db: Queryable, record: ProposalRecord): Promise<voi
       record.dcuUrl ?? null,
       record.returnedCents ?? null,
       record.closedAt ?? null,
+      record.attempts ?? null,
+      record.owner ?? null,
+      record.lastAttemptAt ?? null,
     ],
   );
 }
@@ -239,6 +256,9 @@ function toRecord(row: ProposalRow): ProposalRecord {
     ...(row.dcu_url === null ? {} : { dcuUrl: row.dcu_url }),
     ...(row.returned_cents === null ? {} : { returnedCents: Number(row.returned_cents) }),
     ...(row.closed_at === null ? {} : { closedAt: row.closed_at.toISOString() }),
+    ...(row.attempts === null ? {} : { attempts: row.attempts }),
+    ...(row.owner === null ? {} : { owner: row.owner }),
+    ...(row.last_attempt_at === null ? {} : { lastAttemptAt: row.last_attempt_at.toISOString() }),
   };
 }
 
