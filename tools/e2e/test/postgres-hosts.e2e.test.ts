@@ -5,17 +5,17 @@ import path from 'node:path';
 import { Client } from 'pg';
 import type { ProposalResponse } from '@grantline/contracts';
 import { PostgresServer } from '@grantline/postgres/embedded';
+import { freshSecrets, mulberry32 as seededRandom } from '@grantline/process-kit';
 import { RegistryClient } from '@grantline/registry-client';
 import {
   baseEnvironment,
   buildApps,
-  freshSecrets,
   listedUrls,
   NetworkLab,
   runLoad,
-  seededRandom,
   seedFrom,
   ServiceProcess,
+  startApp,
   sleep,
   waitFor,
   type AppName,
@@ -102,7 +102,7 @@ describe('PostgreSQL across hosts', () => {
     const secrets = freshSecrets();
     const registryUrl = `http://${network.address('registry')}:${PORTS.registry}`;
     const start = (host: Host, app: AppName): ServiceProcess => {
-      const service = new ServiceProcess({
+      const service = startApp({
         label: host,
         app,
         wrap: network.wrap(host),
