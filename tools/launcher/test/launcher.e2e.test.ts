@@ -157,7 +157,7 @@ describe('npm start (the launcher)', () => {
       ['P3', 'rejected'],
     ]);
     for (const row of rows.filter((cells) => cells[3] === 'accepted')) {
-      expect(row[8]).toMatch(/^(account expired|money all spent)$/);
+      expect(row[9]).toMatch(/^(account expired|money all spent)$/);
     }
     expect(first.stdout).toContain('every service stopped');
     expect(first.pids.filter(isRunning)).toEqual([]);
