@@ -34,6 +34,20 @@ describe('registry lookups', () => {
       }
     });
 
+    it('shows each drawn instance with its latest heartbeat', async () => {
+      const { id } = await register(app, 'dcu', 'http://127.0.0.1:9100');
+      const drawn = () => get('/services/dcu?limit=1').then((response) => response.json().instances[0]);
+      expect((await drawn()).lastHeartbeatAt).toBe(new Date(clock.ms).toISOString());
+      clock.advance(700);
+      expect((await heartbeat(app, id)).statusCode).toBe(204);
+      expect(await drawn()).toEqual({
+        id,
+        url: 'http://127.0.0.1:9100',
+        registeredAt: new Date(clock.ms - 700).toISOString(),
+        lastHeartbeatAt: new Date(clock.ms).toISOString(),
+      });
+    });
+
     it('answers every instance when there are fewer than N', async () => {
       await register(app, 'dcu', 'http://127.0.0.1:9100');
       await register(app, 'dcu', 'http://127.0.0.1:9101');

@@ -3,7 +3,8 @@ import { toServiceInstance, type InstanceEntry, type InstanceTable } from './ins
 export interface Listing {
   index: number;
   etag: string;
-  body: Buffer;
+  /** JSON, ready to send. */
+  body: Buffer | string;
 }
 
 interface Cached extends Listing {
@@ -18,6 +19,8 @@ interface Cached extends Listing {
 export class Listings {
   private readonly byType = new Map<string, Cached>();
   private all: Cached | undefined;
+  /** Each instance's JSON, kept until its next heartbeat: a random draw only joins strings. */
+  private readonly fragments = new WeakMap<InstanceEntry, { at: number; json: string }>();
 
   constructor(
     private readonly table: InstanceTable,
@@ -44,15 +47,20 @@ export class Listings {
     return this.all;
   }
 
-  /** `limit` random live instances: not cached, each answer is a fresh draw. */
+  /** `limit` random live instances: each answer is a fresh draw. */
   sample(type: string, limit: number, random?: () => number): Listing {
     const picked: InstanceEntry[] = this.table.pick(type, limit, random);
     const index = this.table.indexOf(type);
-    return {
-      index,
-      etag: etagOf(index),
-      body: Buffer.from(JSON.stringify({ type, instances: picked.map(toServiceInstance) })),
-    };
+    const instances = picked.map((entry) => this.fragment(entry)).join(',');
+    return { index, etag: etagOf(index), body: `{"type":${JSON.stringify(type)},"instances":[${instances}]}` };
+  }
+
+  private fragment(entry: InstanceEntry): string {
+    const cached = this.fragments.get(entry);
+    if (cached && cached.at === entry.lastHeartbeatAtMs) return cached.json;
+    const json = JSON.stringify(toServiceInstance(entry));
+    this.fragments.set(entry, { at: entry.lastHeartbeatAtMs, json });
+    return json;
   }
 
   private usable(cached: Cached, index: number): boolean {
