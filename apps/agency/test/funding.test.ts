@@ -166,11 +166,14 @@ describe('closeouts', () => {
     expect(refusalOf(accepted, closeout({ accountId: OTHER_ACCOUNT }))).toBe('account-mismatch');
   });
 
-  it('confirms a reservation whose account closed before the agency confirmed it', () => {
+  it('confirms a reservation whose account closed before the agency confirmed it, if it is the derived account', () => {
     const pending = apply(empty, submit()).slice;
-    const { slice, decision } = apply(pending, closeout());
+    // uuid5(UUID('1b4e28ba-2fa1-4d3b-a3f5-8d7a0c2e6f10'), P), computed with Python: the DCU's account id of P.
+    const DERIVED = 'd34735f2-1ff4-5c18-b65c-9d9210ec209a';
+    expect(refusalOf(pending, closeout())).toBe('account-mismatch');
+    const { slice, decision } = apply(pending, closeout({ accountId: DERIVED }));
     expect(decision.events.map((event) => event.type)).toEqual(['confirmed', 'closed']);
-    expect(slice.proposal?.accountId).toBe(ACCOUNT);
+    expect(slice.proposal?.accountId).toBe(DERIVED);
     expect(slice.budget).toEqual({ committedCents: 40_000_000, returnedCents: 1_234_567 });
   });
 });

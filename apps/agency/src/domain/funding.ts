@@ -1,4 +1,5 @@
 import { formatEuro, type ProposalRequest } from '@grantline/contracts';
+import { accountIdFor } from '@grantline/service-kit';
 import { fundingDecision } from './proposal';
 
 /**
@@ -199,7 +200,8 @@ function decideCloseout(slice: Slice, command: Extract<AgencyCommand, { type: 'c
   if (proposal.status === 'rejected') {
     throw new AgencyRefusal('not-funded', `Proposal ${proposalId} was rejected and has no account to close; nothing was changed.`);
   }
-  if (proposal.accountId !== undefined && proposal.accountId !== accountId) throw accountMismatch(proposal, accountId);
+  // Before its confirmation is on record, the account can only be the one derived from the proposal.
+  if ((proposal.accountId ?? accountIdFor(proposalId)) !== accountId) throw accountMismatch(proposal, accountId);
   if (returnedCents > proposal.terms.amountCents) {
     throw new AgencyRefusal(
       'returned-exceeds-grant',
