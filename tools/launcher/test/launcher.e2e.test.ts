@@ -156,8 +156,9 @@ describe('npm start (the launcher)', () => {
       ['P2', 'accepted'],
       ['P3', 'rejected'],
     ]);
+    // "how it ended" is the last column, whatever columns come before it.
     for (const row of rows.filter((cells) => cells[3] === 'accepted')) {
-      expect(row[9]).toMatch(/^(account expired|money all spent)$/);
+      expect(row.at(-1)).toMatch(/^(account expired|money all spent)$/);
     }
     expect(first.stdout).toContain('every service stopped');
     expect(first.pids.filter(isRunning)).toEqual([]);
@@ -196,6 +197,7 @@ describe('npm start (the launcher)', () => {
     await run.finished;
     expect(pids).toHaveLength(7);
     // Each child sees its IPC channel close and stops itself (graceful, so allow a moment).
-    await waitFor('every child to stop', () => pids.every((pid) => !isRunning(pid)), 10_000, 50);
+    // A bound, not a measure: each stops gracefully (at most 5 s) on a loaded machine.
+    await waitFor('every child to stop', () => pids.every((pid) => !isRunning(pid)), 20_000, 50);
   });
 });
