@@ -21,7 +21,8 @@ export async function runFinalCheck(
       const { accountId, ownerKey } = report.account;
       const headers = { authorization: `Bearer ${ownerKey}` };
       const readPage = async (after: string | undefined) => {
-        const query = after === undefined ? '?limit=1000' : `?limit=1000&after=${encodeURIComponent(after)}`;
+        const query =
+          after === undefined ? '?limit=1000' : `?limit=1000&after=${encodeURIComponent(after)}`;
         const page = await callWithRetries<TransactionsResponse>(
           client,
           'dcu',
@@ -42,7 +43,10 @@ export async function runFinalCheck(
         ),
         readWholeHistory(readPage).then(
           (transactions) => ({ ok: true as const, transactions }),
-          (error: unknown) => ({ ok: false as const, error: error instanceof Error ? error.message : String(error) }),
+          (error: unknown) => ({
+            ok: false as const,
+            error: error instanceof Error ? error.message : String(error),
+          }),
         ),
       ]);
       if (!account.ok || account.response.statusCode !== 200) {
@@ -77,10 +81,23 @@ export async function runBudgetCheck(
   client: RegistryClient,
   reports: ProjectReport[],
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>,
+  { sharedAgency = false }: { sharedAgency?: boolean } = {},
 ): Promise<{ budget?: BudgetView; problems: string[] }> {
-  const answer = await callWithRetries<BudgetView>(client, 'agency', { method: 'GET', path: '/budget' }, { retries: 3, sleep });
+  const answer = await callWithRetries<BudgetView>(
+    client,
+    'agency',
+    { method: 'GET', path: '/budget' },
+    { retries: 3, sleep },
+  );
   if (!answer.ok || answer.response.statusCode !== 200) {
-    return { problems: [`could not read the agency's budget: ${answer.ok ? messageOf(answer.response.body) : answer.error}`] };
+    return {
+      problems: [
+        `could not read the agency's budget: ${answer.ok ? messageOf(answer.response.body) : answer.error}`,
+      ],
+    };
   }
-  return { budget: answer.response.body, problems: findBudgetProblems(answer.response.body, reports) };
+  return {
+    budget: answer.response.body,
+    problems: findBudgetProblems(answer.response.body, reports, { sharedAgency }),
+  };
 }

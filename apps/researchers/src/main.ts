@@ -73,14 +73,28 @@ async function main(): Promise<number> {
     const { reports, tally } = await runSimulation(options, { client, printer, sleep }, run.signal);
     const interrupted = run.signal.reason === 'interrupted';
     if (!interrupted) await runFinalCheck(client, reports, sleep);
-    const budgetCheck = interrupted ? undefined : await runBudgetCheck(client, reports, sleep);
+    const budgetCheck = interrupted
+      ? undefined
+      : await runBudgetCheck(client, reports, sleep, { sharedAgency: options.sharedAgency });
     // Why the run stopped early, if it did for any reason but Ctrl-C (the timeout).
     const stopReason = run.signal.aborted && !interrupted ? String(run.signal.reason) : undefined;
 
     await printer.block(
-      summaryText({ reports, failures: tally.failures, interrupted, stopReason, ...(budgetCheck ? { budgetCheck } : {}) }, style),
+      summaryText(
+        {
+          reports,
+          failures: tally.failures,
+          interrupted,
+          stopReason,
+          ...(budgetCheck ? { budgetCheck } : {}),
+        },
+        style,
+      ),
     );
-    const problems = [...reports.flatMap((report) => report.problems), ...(budgetCheck?.problems ?? [])];
+    const problems = [
+      ...reports.flatMap((report) => report.problems),
+      ...(budgetCheck?.problems ?? []),
+    ];
 
     if (interrupted) return EXIT_INTERRUPTED;
     return tally.failures.length > 0 || problems.length > 0 || run.signal.aborted

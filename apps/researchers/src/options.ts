@@ -14,6 +14,12 @@ export interface SimulationOptions {
   timeoutMs: number;
   quiet: boolean;
   registryUrl: string;
+  /**
+   * The agency also funds proposals that are not this run's (a test's own load beside the
+   * simulation): its budget totals cannot equal this run's sums, so the budget check holds the
+   * run's part against them (contained, never overcommitted) instead of asking for equality.
+   */
+  sharedAgency: boolean;
 }
 
 export type ParsedOptions = { help: true } | { help: false; options: SimulationOptions };
@@ -46,6 +52,8 @@ Options (environment variable in brackets):
   --days <min-max>       durationDays asked for [SIM_DAYS] (default ${formatRange(DEFAULTS.durationDays)})
   --timeout <ms>         give up after this long [SIM_TIMEOUT_MS] (default ${DEFAULTS.timeoutMs})
   --registry-url <urls>  where the registries answer, comma-separated [REGISTRY_URL] (default ${DEFAULTS.registryUrl})
+  --shared-agency        the agency also serves others: check that this run's proposals fit
+                         in its budget totals, not that they make them up [SIM_SHARED_AGENCY=1]
   -q, --quiet            print only the summary and problems [SIM_QUIET=1]
   -h, --help             show this help
 
@@ -72,6 +80,7 @@ export function parseOptions(
         timeout: { type: 'string' },
         'registry-url': { type: 'string' },
         quiet: { type: 'boolean', short: 'q' },
+        'shared-agency': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -103,6 +112,7 @@ export function parseOptions(
     quiet: values.quiet ?? isTrue(env.SIM_QUIET),
     registryUrl:
       urlSetting(setting(values['registry-url'], 'REGISTRY_URL')) ?? DEFAULTS.registryUrl,
+    sharedAgency: values['shared-agency'] ?? isTrue(env.SIM_SHARED_AGENCY),
   };
   return { help: false, options };
 }
@@ -166,7 +176,9 @@ function urlSetting(setting: Setting | undefined): string | undefined {
       url = undefined;
     }
     if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-      throw new OptionsError(`${setting.name} must be http(s) URLs, comma-separated, got "${setting.value}"`);
+      throw new OptionsError(
+        `${setting.name} must be http(s) URLs, comma-separated, got "${setting.value}"`,
+      );
     }
   }
   return setting.value;

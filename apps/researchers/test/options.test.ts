@@ -10,6 +10,7 @@ describe('options', () => {
       seedGiven: false,
       quiet: false,
       registryUrl: 'http://127.0.0.1:9000',
+      sharedAgency: false,
     });
   });
 
@@ -29,6 +30,17 @@ describe('options', () => {
       quiet: true,
       registryUrl: 'http://127.0.0.1:4000',
     });
+  });
+
+  it('knows when the agency serves others too', () => {
+    for (const [argv, env] of [
+      [['--shared-agency'], {}],
+      [[], { SIM_SHARED_AGENCY: '1' }],
+    ] as const) {
+      const parsed = parseOptions([...argv], env);
+      if (parsed.help) throw new Error('unexpected help');
+      expect(parsed.options.sharedAgency).toBe(true);
+    }
   });
 
   it('asks for help', () => {

@@ -17,6 +17,7 @@ const options: SimulationOptions = {
   timeoutMs: 20_000,
   quiet: false,
   registryUrl: '',
+  sharedAgency: false,
 };
 
 async function simulate(faults: FakeFaults = {}) {

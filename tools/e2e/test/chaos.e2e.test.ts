@@ -104,6 +104,8 @@ describe('chaos: SIGKILLed instances and a registry restart under load', () => {
         `${Math.max(2, Math.round(SECONDS * 0.5))}-${Math.max(3, Math.round(SECONDS * 0.8))}`,
         '--timeout',
         String(SECONDS * 1000 + 60_000),
+        // The load below proposes through the same agencies.
+        '--shared-agency',
       ],
       env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', REGISTRY_URL: running.registryUrl },
       logFile: path.join(running.logDir, 'researchers.log'),
