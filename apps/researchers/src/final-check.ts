@@ -82,7 +82,7 @@ export async function runBudgetCheck(
   reports: ProjectReport[],
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>,
   { sharedAgency = false }: { sharedAgency?: boolean } = {},
-): Promise<{ budget?: BudgetView; problems: string[] }> {
+): Promise<{ budget?: BudgetView; problems: string[]; sharedAgency: boolean }> {
   const answer = await callWithRetries<BudgetView>(
     client,
     'agency',
@@ -94,10 +94,12 @@ export async function runBudgetCheck(
       problems: [
         `could not read the agency's budget: ${answer.ok ? messageOf(answer.response.body) : answer.error}`,
       ],
+      sharedAgency,
     };
   }
   return {
     budget: answer.response.body,
     problems: findBudgetProblems(answer.response.body, reports, { sharedAgency }),
+    sharedAgency,
   };
 }

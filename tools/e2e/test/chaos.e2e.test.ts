@@ -191,6 +191,9 @@ describe('chaos: SIGKILLed instances and a registry restart under load', () => {
         expect.stringMatching(/proposals accepted/),
         'No operation failed.',
         expect.stringMatching(/^Ledger check passed/),
+        expect.stringMatching(/^Agency budget: /),
+        expect.stringMatching(/turned down because the budget was spent/),
+        expect.stringMatching(/^Budget check passed: this run's accounts and closeouts fit/),
       ],
     });
     expect(simulationOutput).toMatch(/Ledger check passed for \d+ account\(s\)/);

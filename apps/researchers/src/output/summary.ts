@@ -12,7 +12,7 @@ export interface RunOutcome {
   /** Why the run stopped early for any other reason (the timeout). */
   stopReason?: string;
   /** The agency's budget at the end and what the check found wrong with it. */
-  budgetCheck?: { budget?: BudgetView; problems: string[] };
+  budgetCheck?: { budget?: BudgetView; problems: string[]; sharedAgency?: boolean };
 }
 
 /**
@@ -60,13 +60,18 @@ export function summaryText(outcome: RunOutcome, style: Style): string[] {
       ),
     );
   }
-  if (outcome.budgetCheck !== undefined) lines.push(...budgetLines(reports, outcome.budgetCheck, style));
+  if (outcome.budgetCheck !== undefined)
+    lines.push(...budgetLines(reports, outcome.budgetCheck, style));
   if (outcome.stopReason !== undefined) lines.push(style.paint('red', outcome.stopReason));
   return lines;
 }
 
 /** The funder's side: the budget, budget refusals, closeouts, and the check of the three. */
-function budgetLines(reports: ProjectReport[], check: NonNullable<RunOutcome['budgetCheck']>, style: Style): string[] {
+function budgetLines(
+  reports: ProjectReport[],
+  check: NonNullable<RunOutcome['budgetCheck']>,
+  style: Style,
+): string[] {
   const lines: string[] = [];
   const { budget } = check;
   const refused = reports.filter((report) => report.budgetRefusal).length;
@@ -88,7 +93,9 @@ function budgetLines(reports: ProjectReport[], check: NonNullable<RunOutcome['bu
     lines.push(
       style.paint(
         'green',
-        'Budget check passed: committed − returned = what the accepted accounts started with − what they handed back; every closeout counted once.',
+        check.sharedAgency
+          ? "Budget check passed: this run's accounts and closeouts fit in the agency's totals (shared with others); every closeout counted once."
+          : 'Budget check passed: committed − returned = what the accepted accounts started with − what they handed back; every closeout counted once.',
       ),
     );
   }
@@ -145,7 +152,8 @@ const COLUMNS: Column[] = [
   {
     title: 'returned',
     align: 'right',
-    cell: (report) => (report.closeout === undefined ? '-' : formatEuro(report.closeout.returnedCents)),
+    cell: (report) =>
+      report.closeout === undefined ? '-' : formatEuro(report.closeout.returnedCents),
   },
   {
     title: 'how it ended',
