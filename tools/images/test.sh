@@ -303,6 +303,9 @@ check "both DCUs see the same accounts in their shared volume" same_accounts_in_
 
 # Longer accounts, so the run is surely still going when the DCU dies.
 simulation_settings 2002 15-20 5
+# The agencies' budget (in their volume) still holds pass 1's proposals: this run's must fit in
+# its totals rather than make them up.
+echo 'SIM_SHARED_AGENCY=1' >>"$work/env"
 log "pass 2: the simulation again (docker-compose up researchers); dcu2 will crash"
 timeout 120 "${compose[@]}" up --detach --no-build --no-deps --force-recreate researchers \
   >>"$work/compose.log" 2>&1 || log "compose up researchers failed"
