@@ -1,5 +1,14 @@
 import fc from 'fast-check';
-import { FuzzProbe, headerSafe, percentEncode } from '@grantline/service-kit/testing';
+import {
+  contentTypeHeader,
+  FuzzProbe,
+  headerSafe,
+  hostileText,
+  hugeNumbers,
+  notQuiteJson,
+  pathParameter,
+  percentEncode,
+} from '@grantline/service-kit/testing';
 import type { InjectOptions } from 'fastify';
 import { buildRegistryApp } from '../src/app';
 
@@ -21,13 +30,9 @@ let realId: string;
 let victimId: string;
 const probe = new FuzzProbe(() => app);
 /** Asserts on each request, so fast-check shrinks the first badly shaped answer to its core. */
-const send = async (options: Parameters<typeof probe.send>[0]): Promise<void> => {
-  const before = probe.badShapes.size;
-  await probe.send(options);
-  if (probe.badShapes.size > before) {
-    throw new Error(`an error answer outside the contract's shape: ${[...probe.badShapes.values()].at(-1)}`);
-  }
-};
+async function send(options: InjectOptions): Promise<void> {
+  await probe.check(options);
+}
 
 beforeAll(async () => {
   app = await buildRegistryApp({
@@ -58,31 +63,9 @@ afterAll(async () => {
   await app.close();
 });
 
-const weirdText = fc.oneof(
-  fc.string({ maxLength: 40 }),
-  fc.string({ unit: 'grapheme', maxLength: 20 }),
-  fc.string({ unit: 'binary', maxLength: 20 }),
-  fc.constantFrom(
-    '',
-    ' ',
-    '\u0000',
-    '\uFEFF',
-    '\u202E',
-    'ｄｃｕ',
-    'DCU',
-    'dcu ',
-    '😀',
-    '\uD800',
-    'null',
-    '__proto__',
-    'constructor',
-    'prototype',
-    'hasOwnProperty',
-    'toString',
-    '<script>alert(1)</script>',
-    '${jndi:ldap://x}',
-  ),
-  fc.integer({ min: 64, max: 20_000 }).map((length) => 'a'.repeat(length)),
+const weirdText = hostileText(
+  ['ｄｃｕ', 'DCU', 'dcu ', '__proto__', 'constructor', 'prototype', 'hasOwnProperty', 'toString'],
+  { longFrom: 64, longChar: 'a' },
 );
 
 const tricks = fc.constantFrom(
@@ -114,27 +97,13 @@ const tricks = fc.constantFrom(
   'constructor',
 );
 
-const parameter = fc
-  .tuple(
-    fc.oneof(
-      { weight: 2, arbitrary: fc.constantFrom('dcu', 'agency', 'x') },
-      { weight: 4, arbitrary: tricks },
-      { weight: 3, arbitrary: weirdText },
-    ),
-    fc.constantFrom('raw', 'encoded', 'double', 'slashes'),
-  )
-  .map(([text, how]) => {
-    switch (how) {
-      case 'encoded':
-        return percentEncode(text);
-      case 'double':
-        return percentEncode(percentEncode(text));
-      case 'slashes':
-        return percentEncode(text).replace(/%2F/gi, '/');
-      default:
-        return percentEncode(text, /[\x21-\x7e]/).replace(/[?#]/g, (c) => percentEncode(c));
-    }
-  });
+const parameter = pathParameter(
+  fc.oneof(
+    { weight: 2, arbitrary: fc.constantFrom('dcu', 'agency', 'x') },
+    { weight: 4, arbitrary: tricks },
+    { weight: 3, arbitrary: weirdText },
+  ),
+);
 
 const url = fc
   .tuple(
@@ -198,25 +167,7 @@ const authorization = fc.oneof(
   },
 );
 
-const contentType = fc.oneof(
-  { weight: 6, arbitrary: fc.constant('application/json') },
-  {
-    weight: 3,
-    arbitrary: fc.constantFrom(
-      undefined,
-      'application/json; charset=utf-16',
-      'APPLICATION/JSON',
-      'application/vnd.api+json',
-      'text/plain',
-      'application/x-www-form-urlencoded',
-      'multipart/form-data; boundary=x',
-      'application/octet-stream',
-      '',
-      ';',
-    ),
-  },
-  { weight: 1, arbitrary: fc.constant<string[]>(['application/json', 'text/plain']) },
-);
+const contentType = contentTypeHeader;
 
 const serviceUrl = fc.oneof(
   fc.constantFrom(
@@ -247,8 +198,6 @@ const serviceUrl = fc.oneof(
   fc.integer({ min: 2_040, max: 3_000 }).map((length) => `http://h/${'p'.repeat(length)}`),
   weirdText,
 );
-
-const hugeNumbers = fc.constantFrom(0, -1, 1.5, 1e21, 1e300, Number.MAX_VALUE, 2 ** 53 + 2);
 
 const jsonBody: fc.Arbitrary<unknown> = fc.oneof(
   fc.record(
@@ -287,9 +236,7 @@ const jsonBody: fc.Arbitrary<unknown> = fc.oneof(
 );
 
 const rawBody = fc.oneof(
-  fc.constantFrom(
-    '',
-    '{',
+  notQuiteJson([
     '{"type":',
     '{"type":"dcu","url":"http://x",}',
     "{'type':'dcu'}",
@@ -299,16 +246,8 @@ const rawBody = fc.oneof(
     '{"id":NaN}',
     `{"id":${'9'.repeat(400)}}`,
     '{"type":"\\ud800","url":"http://x"}',
-    'null',
-    'true',
-    '[]',
-    '"x"',
     '\uFEFF{"type":"dcu","url":"http://x"}',
-    `${'['.repeat(5_000)}${']'.repeat(5_000)}`,
-    `${'{"a":'.repeat(2_000)}1${'}'.repeat(2_000)}`,
-  ),
-  fc.string({ maxLength: 200 }),
-  fc.uint8Array({ maxLength: 200 }).map((bytes) => Buffer.from(bytes)),
+  ]),
   fc
     .integer({ min: 60_000, max: 70_000 })
     .map((size) => `{"type":"dcu","url":"http://${'h'.repeat(size)}"}`),
@@ -394,7 +333,20 @@ describe('the registry under generated malformed requests', () => {
   it('answers generated limit, index and wait values with 200 or a JSON 400, never a hang or a 5xx', async () => {
     const number = fc.oneof(
       fc.integer({ min: -5, max: 70_000 }).map(String),
-      fc.constantFrom('', '0', '1000', '1001', '60000', '60001', '1e3', '0x10', '1.5', ' 1', '99999999999999999999', 'NaN'),
+      fc.constantFrom(
+        '',
+        '0',
+        '1000',
+        '1001',
+        '60000',
+        '60001',
+        '1e3',
+        '0x10',
+        '1.5',
+        ' 1',
+        '99999999999999999999',
+        'NaN',
+      ),
       weirdText,
     );
     const lookup = fc
