@@ -8,3 +8,4 @@ export * from './stats';
 export * from './netns';
 // The process kit's, so that an e2e test finds everything it needs in one import.
 export { ServiceProcess, sleep, waitFor } from '@grantline/process-kit';
+export * from './hot-account';

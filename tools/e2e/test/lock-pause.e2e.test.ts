@@ -1,9 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import type { AccountView, OpenAccountResponse, WithdrawalResponse } from '@grantline/contracts';
+import type { AccountView, WithdrawalResponse } from '@grantline/contracts';
 import { ServiceProcess, sleep } from '@grantline/process-kit';
-import { buildApps, checkLedgerArithmetic, GrantlineSystem, readAccountFolder } from '../src';
+import {
+  actWhileLocked,
+  buildApps,
+  callJson as call,
+  checkLedgerArithmetic,
+  GrantlineSystem,
+  openHotAccount,
+  readAccountFolder,
+} from '../src';
 
 /**
  * A DCU paused with SIGSTOP while it holds an account (most likely in the middle of a group
@@ -26,33 +32,12 @@ afterAll(async () => {
   await system?.destroy();
 }, 30_000);
 
-async function call(url: string, pathname: string, headers: Record<string, string>, body?: unknown) {
-  const response = await fetch(new URL(pathname, url), {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    signal: AbortSignal.timeout(60_000),
-  });
-  return { statusCode: response.status, body: (await response.json()) as unknown };
-}
-
 describe('a DCU paused (SIGSTOP) past its lock staleness while it commits, then resumed', () => {
   it('loses, overwrites and doubles nothing', async () => {
     system = new GrantlineSystem({ agencies: 0, dcus: 2, heartbeatIntervalMs: 1000, lockStaleMs: LOCK_STALE_MS });
     await system.start();
     const running = system;
-    const [victim, survivor] = running.dcus as [ServiceProcess, ServiceProcess];
-    const opened = await call(victim.url!, '/accounts', { authorization: `Bearer ${running.secrets.SERVICE_TOKEN}` }, {
-      proposalId: randomUUID(),
-      title: 'Hot account',
-      investigator: 'Ada Lovelace',
-      amountCents: 50_000_000,
-      durationDays: 3650,
-    });
-    expect(opened.statusCode).toBe(201);
-    const { accountId, ownerKey } = opened.body as OpenAccountResponse;
-    const owner = { authorization: `Bearer ${ownerKey}` };
-    const lockPath = path.join(running.accountDir, `${accountId}.lock`);
+    const { victim, survivor, accountId, owner, lockPath } = await openHotAccount(running);
 
     const acknowledged = new Map<string, string>(); // Idempotency-Key -> withdrawalId
     const notAcknowledged = new Set<string>();
@@ -76,15 +61,7 @@ describe('a DCU paused (SIGSTOP) past its lock staleness while it commits, then 
     await sleep(1_000);
 
     // Pause it the moment it holds the account (the lock folder is there), in the same tick.
-    let pausedAt = 0;
-    for (let tries = 0; pausedAt === 0 && tries < 100_000; tries++) {
-      if (existsSync(lockPath)) {
-        process.kill(victim.pid!, 'SIGSTOP');
-        pausedAt = Date.now();
-      } else {
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-    }
+    const pausedAt = await actWhileLocked(lockPath, () => process.kill(victim.pid!, 'SIGSTOP'), 100_000);
     expect(pausedAt).toBeGreaterThan(0);
     stopWriters = true; // the writers' requests in flight wait for the victim to wake up
     const acknowledgedBeforePause = acknowledged.size;

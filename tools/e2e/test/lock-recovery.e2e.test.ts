@@ -1,13 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import path from 'node:path';
-import type { OpenAccountResponse, WithdrawalResponse } from '@grantline/contracts';
+import type { WithdrawalResponse } from '@grantline/contracts';
 import { ServiceProcess, waitFor } from '@grantline/process-kit';
 import {
+  actWhileLocked,
   buildApps,
+  callJson,
   checkLedgerArithmetic,
   GrantlineSystem,
   listedServices,
+  openHotAccount,
   readAccountFolder,
   watchDisappearance,
 } from '../src';
@@ -31,44 +33,16 @@ afterAll(async () => {
   await system?.destroy();
 }, 30_000);
 
-interface Answer {
-  statusCode: number;
-  body: unknown;
-}
-
-async function post(
-  url: string,
-  pathname: string,
-  headers: Record<string, string>,
-  body: unknown,
-): Promise<Answer> {
-  const response = await fetch(new URL(pathname, url), {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(30_000),
-  });
-  return { statusCode: response.status, body: await response.json() };
-}
+/** The recovery test's calls wait 30 s at most. */
+const post = (url: string, pathname: string, headers: Record<string, string>, body: unknown) =>
+  callJson(url, pathname, headers, body, 30_000);
 
 describe('a DCU killed while it holds an account lock', () => {
   it('blocks the account only until the lock is stale, and loses nothing', async () => {
     system = new GrantlineSystem({ agencies: 0, dcus: 2, heartbeatIntervalMs: 1000 });
     await system.start();
     const running = system;
-    const [victim, survivor] = running.dcus as [ServiceProcess, ServiceProcess];
-    const service = { authorization: `Bearer ${running.secrets.SERVICE_TOKEN}` };
-    const opened = await post(victim.url!, '/accounts', service, {
-      proposalId: randomUUID(),
-      title: 'Hot account',
-      investigator: 'Ada Lovelace',
-      amountCents: 50_000_000,
-      durationDays: 3650,
-    });
-    expect(opened.statusCode).toBe(201);
-    const { accountId, ownerKey } = opened.body as OpenAccountResponse;
-    const owner = { authorization: `Bearer ${ownerKey}` };
-    const lockPath = path.join(running.accountDir, `${accountId}.lock`);
+    const { victim, survivor, accountId, owner, lockPath } = await openHotAccount(running, 30_000);
 
     // Heavy withdrawals on the one account, all at the victim: it holds the lock most of the time.
     const acknowledged = new Map<string, string>(); // Idempotency-Key -> withdrawalId
@@ -101,15 +75,7 @@ describe('a DCU killed while it holds an account lock', () => {
     const listedBefore = (await listedServices(running.registryUrl))?.dcu?.find(
       (i) => i.url === victim.url,
     );
-    let killedAt = 0;
-    for (let tries = 0; killedAt === 0 && tries < 10_000; tries++) {
-      if (existsSync(lockPath)) {
-        victim.signal('SIGKILL');
-        killedAt = Date.now();
-      } else {
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-    }
+    const killedAt = await actWhileLocked(lockPath, () => victim.signal('SIGKILL'), 10_000);
     expect(killedAt).toBeGreaterThan(0);
     const goneWatch = watchDisappearance(
       () => running.registryUrl,
