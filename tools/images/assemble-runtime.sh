@@ -1,5 +1,5 @@
 #!/bin/sh
-# Runs inside the build stage of apps/<app>/Dockerfile, in the workspace root after `npm ci`
+# Runs inside the build stage of the Dockerfile (APP=<app>), in the workspace root after `npm ci`
 # and `tsc -b`: lays out what the app's runtime stage copies, in <out>:
 #   <out>/node_modules              production dependencies of that app only
 #   <out>/libs/<lib>/{package.json,dist}   the workspace libs it uses (linked from node_modules)

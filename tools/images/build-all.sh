@@ -2,7 +2,9 @@
 # Builds the image of every app (or of the apps named):
 #   grantline/registry, grantline/agency, grantline/dcu, grantline/researchers  (:$IMAGE_TAG)
 # and prints what each image adds on top of its base.
-#   - With a running Docker engine: `docker build` on the Dockerfiles' base (node:20-slim).
+# All from the one Dockerfile at the root (--build-arg APP=<app> --target <app>), whose build
+# stage is the same for every app, so it is built once and cached for the others.
+#   - With a running Docker engine: `docker build` on the Dockerfile's base (node:20-slim).
 #   - Without one (our machines): buildah, on the local Node base that tools/images/base.sh
 #     makes (debootstrap + Node from the npm registry), with the host's CA bundle and npm
 #     cache mounted into the build steps only.
@@ -22,7 +24,7 @@ fi
 apps=("$@")
 ((${#apps[@]})) || apps=("${APPS[@]}")
 for app in "${apps[@]}"; do
-  [[ -f "$REPO_ROOT/apps/$app/Dockerfile" ]] || die "no Dockerfile for app '$app' (apps/$app/Dockerfile)"
+  [[ -f "$REPO_ROOT/apps/$app/package.json" ]] || die "no app named '$app' (apps/$app)"
 done
 
 if [[ "$builder" == docker ]]; then
@@ -31,7 +33,7 @@ if [[ "$builder" == docker ]]; then
   [[ -n "$BASE_IMAGE_GIVEN" ]] && base_args=(--build-arg BASE_IMAGE="$BASE_IMAGE")
   for app in "${apps[@]}"; do
     log "building $(image_name "$app") with docker"
-    docker build "${base_args[@]}" -f "$REPO_ROOT/apps/$app/Dockerfile" -t "$(image_name "$app")" "$REPO_ROOT"
+    docker build "${base_args[@]}" --build-arg APP="$app" --target "$app" -f "$REPO_ROOT/Dockerfile" -t "$(image_name "$app")" "$REPO_ROOT"
   done
   base=${BASE_IMAGE_GIVEN:+$BASE_IMAGE}
   base=${base:-node:20-slim}
@@ -64,9 +66,9 @@ for app in "${apps[@]}"; do
   log "building $image"
   started=$SECONDS
   buildah bud --quiet --isolation chroot --format docker --layers --force-rm \
-    --build-arg BASE_IMAGE="$BASE_IMAGE" \
+    --build-arg BASE_IMAGE="$BASE_IMAGE" --build-arg APP="$app" --target "$app" \
     "${mounts[@]}" \
-    -f "$REPO_ROOT/apps/$app/Dockerfile" -t "$image" "$REPO_ROOT" >/dev/null
+    -f "$REPO_ROOT/Dockerfile" -t "$image" "$REPO_ROOT" >/dev/null
   log "built $image in $((SECONDS - started)) s"
 done
 
