@@ -11,3 +11,4 @@ export * from './uuid-v5';
 export * from './account-id';
 export * from './metrics';
 export * from './request-id';
+export * from './dashboard-page';

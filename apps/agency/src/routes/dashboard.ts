@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { AgencyDashboardState, ErrorResponse } from '@grantline/contracts';
-import { describedResponse, htmlResponse } from '@grantline/service-kit';
+import { dashboardPageRoute, describedResponse } from '@grantline/service-kit';
 import { dashboardPage } from '../dashboard/page';
 import { availableCents } from '../domain/funding';
 import { proposalView } from './proposals';
@@ -13,26 +13,12 @@ export interface DashboardRoutesOptions {
 
 /** The live page at `/` and the state it polls. */
 export const dashboardRoutes: FastifyPluginAsyncTypebox<DashboardRoutesOptions> = async (app, options) => {
-  app.get(
-    '/',
-    {
-      schema: {
-        tags: ['dashboard'],
-        summary: 'Live page: the budget as a bar and the latest decisions (HTML)',
-        description: 'A self-contained page that polls `/dashboard/state` every second and updates in place.',
-        response: { 200: htmlResponse('The page.') },
-      },
-    },
-    async (_request, reply) =>
-      reply
-        .type('text/html; charset=utf-8')
-        .header('cache-control', 'no-cache')
-        .header(
-          'content-security-policy',
-          "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:",
-        )
-        .send(dashboardPage),
-  );
+  await app.register(dashboardPageRoute, {
+    page: dashboardPage,
+    summary: 'Live page: the budget as a bar and the latest decisions (HTML)',
+    description: 'A self-contained page that polls `/dashboard/state` every second and updates in place.',
+    responseDescription: 'The page.',
+  });
 
   app.get(
     '/dashboard/state',

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DashboardState, ErrorResponse, WatchQuery } from '@grantline/contracts';
-import { describedResponse, htmlResponse } from '@grantline/service-kit';
+import { dashboardPageRoute, describedResponse } from '@grantline/service-kit';
 import { toServiceInstance } from '../domain/instance-table';
 import { dashboardPage } from '../dashboard/page';
 import { ALL_TYPES } from '../plugins/instance-table';
@@ -8,26 +8,12 @@ import { readWatch } from './services';
 
 /** The live dashboard at `/`, and the state it polls (with the server's clock, so ages are right). */
 export const dashboardRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  app.get(
-    '/',
-    {
-      schema: {
-        tags: ['dashboard'],
-        summary: 'Live dashboard of registered instances (HTML)',
-        description: 'A self-contained page that polls `/dashboard/state` once per heartbeat interval.',
-        response: { 200: htmlResponse('The dashboard page.') },
-      },
-    },
-    async (_request, reply) =>
-      reply
-        .type('text/html; charset=utf-8')
-        .header('cache-control', 'no-cache')
-        .header(
-          'content-security-policy',
-          "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:",
-        )
-        .send(dashboardPage),
-  );
+  await app.register(dashboardPageRoute, {
+    page: dashboardPage,
+    summary: 'Live dashboard of registered instances (HTML)',
+    description: 'A self-contained page that polls `/dashboard/state` once per heartbeat interval.',
+    responseDescription: 'The dashboard page.',
+  });
 
   app.get(
     '/dashboard/state',
