@@ -85,6 +85,11 @@ const weirdText = hostileText([
   '1e309',
   "'; DROP TABLE accounts; --",
   '%s%s%s%n',
+  '__proto__',
+  'constructor',
+  'prototype',
+  'hasOwnProperty',
+  'toString',
 ]);
 
 /** Things that try to leave the account folder or to name a file in it. */

@@ -68,6 +68,25 @@ describe('bad input', () => {
     expect(response.json()).toEqual(expect.objectContaining({ statusCode: 400, error: 'Bad Request', message: expect.any(String) }));
   });
 
+  it('refuses a note or a researcher name holding a NUL character, and says so (400)', async () => {
+    const note = await app.inject({
+      method: 'POST',
+      url: `/accounts/${account.accountId}/withdrawals`,
+      headers: { ...bearer(account.ownerKey), 'idempotency-key': randomUUID() },
+      payload: { amountCents: 1, note: 'lab\u0000coat' },
+    });
+    expect(note.statusCode).toBe(400);
+    expect(note.json().message).toBe('body.note must not contain the NUL character (\\u0000)');
+    const name = await app.inject({
+      method: 'POST',
+      url: `/accounts/${account.accountId}/researchers`,
+      headers: bearer(account.ownerKey),
+      payload: { name: '\u0000' },
+    });
+    expect(name.statusCode).toBe(400);
+    expect(name.json().message).toBe('body.name must not contain the NUL character (\\u0000)');
+  });
+
   it('names the unknown field it refuses', async () => {
     const response = await app.inject({
       method: 'POST',

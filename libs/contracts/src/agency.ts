@@ -1,13 +1,13 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { AmountCents, BalanceCents, Timestamp, Uuid } from './common';
+import { AmountCents, BalanceCents, Text, Timestamp, Uuid } from './common';
 
 /** The range the agency funds, inclusive: 300,000 to 500,000 euro. */
 export const MIN_GRANT_CENTS = 30_000_000;
 export const MAX_GRANT_CENTS = 50_000_000;
 export const MAX_DURATION_DAYS = 3650;
 
-const Title = Type.String({ minLength: 1, maxLength: 200 });
-const PersonName = Type.String({ minLength: 1, maxLength: 120 });
+const Title = Text({ minLength: 1, maxLength: 200 });
+const PersonName = Text({ minLength: 1, maxLength: 120 });
 export const DurationDays = Type.Integer({ minimum: 1, maximum: MAX_DURATION_DAYS });
 
 /**

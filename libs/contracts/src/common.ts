@@ -20,6 +20,15 @@ export type HealthResponse = Static<typeof HealthResponse>;
 
 export const Uuid = Type.String({ format: 'uuid', description: 'A UUID made by the system.' });
 
+/**
+ * Text a person writes (titles, names, notes): any characters but NUL, which PostgreSQL's text
+ * cannot hold; refused at the door with a 400, so every store answers it the same way.
+ */
+export const TEXT_PATTERN = '^[^\\u0000]*$';
+export function Text(options: { minLength?: number; maxLength: number }) {
+  return Type.String({ ...options, pattern: TEXT_PATTERN });
+}
+
 /** ISO 8601 in UTC, as produced by `Date.prototype.toISOString`. */
 export const Timestamp = Type.String({ format: 'date-time' });
 

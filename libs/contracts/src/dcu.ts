@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { AmountCents, BalanceCents, Timestamp, Uuid } from './common';
+import { AmountCents, BalanceCents, Text, Timestamp, Uuid } from './common';
 import { DurationDays, GrantCents, PersonName, Title } from './agency';
 
 export const OpenAccountRequest = Type.Object(
@@ -79,7 +79,7 @@ export type AddResearcherResponse = Static<typeof AddResearcherResponse>;
 export const WithdrawalRequest = Type.Object(
   {
     amountCents: AmountCents,
-    note: Type.Optional(Type.String({ maxLength: 500 })),
+    note: Type.Optional(Text({ maxLength: 500 })),
   },
   { additionalProperties: false },
 );
@@ -117,7 +117,10 @@ export const TransactionsQuery = Type.Object(
   {
     // A query string is text and services do not coerce types: the pattern is exactly 1 to 1000.
     limit: Type.Optional(
-      Type.String({ pattern: '^(1000|[1-9][0-9]{0,2})$', description: `Page size, 1 to ${MAX_TRANSACTIONS_PAGE} (default ${DEFAULT_TRANSACTIONS_PAGE}).` }),
+      Type.String({
+        pattern: '^(1000|[1-9][0-9]{0,2})$',
+        description: `Page size, 1 to ${MAX_TRANSACTIONS_PAGE} (default ${DEFAULT_TRANSACTIONS_PAGE}).`,
+      }),
     ),
     after: Type.Optional(TransactionsCursor),
   },

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { STATUS_CODES } from 'node:http';
+import { TEXT_PATTERN } from '@grantline/contracts';
 
 /** An error whose message is meant for the client, with the status that goes with it. */
 export class HttpError extends Error {
@@ -41,7 +42,9 @@ export function installErrorHandlers(app: FastifyInstance, mapError?: ErrorMappe
       // An HttpError's message is written for the client (say, "the DCU failed; retry with the
       // same key"); any other 5xx may carry internals.
       const message =
-        statusCode === 503 || error instanceof HttpError ? error.message : 'Internal error; the failure has been logged.';
+        statusCode === 503 || error instanceof HttpError
+          ? error.message
+          : 'Internal error; the failure has been logged.';
       return reply.status(statusCode).send(errorBody(statusCode, message));
     }
     const message = error.validation ? validationMessage(error) : error.message;
@@ -58,10 +61,19 @@ export function installErrorHandlers(app: FastifyInstance, mapError?: ErrorMappe
 function validationMessage(error: FastifyError): string {
   const context = error.validationContext ?? 'request';
   const first = error.validation?.[0];
-  const unknown = (first?.params as { additionalProperty?: unknown } | undefined)?.additionalProperty;
+  const unknown = (first?.params as { additionalProperty?: unknown } | undefined)
+    ?.additionalProperty;
   if (first?.keyword === 'additionalProperties' && typeof unknown === 'string') {
-    const where = first.instancePath ? `${context}${first.instancePath.replace(/\//g, '.')}` : context;
+    const where = first.instancePath
+      ? `${context}${first.instancePath.replace(/\//g, '.')}`
+      : context;
     return `${where} must not have the property ${JSON.stringify(unknown)}`;
+  }
+  if (
+    first?.keyword === 'pattern' &&
+    (first.params as { pattern?: unknown }).pattern === TEXT_PATTERN
+  ) {
+    return `${context}${first.instancePath.replace(/\//g, '.')} must not contain the NUL character (\\u0000)`;
   }
   return `${context}${error.message.replace(/^(body|params|querystring|headers)/, '')}`;
 }
