@@ -21,6 +21,8 @@ export interface PacedOutcome {
   registrations: number;
   /** Heartbeats answered 404 (the registry had dropped the instance); it then registers again. */
   dropped: number;
+  /** Heartbeats alone that were due after the first two periods (the registrations' burst is over). */
+  steadyLatency: LatencySummary;
 }
 
 /**
@@ -57,6 +59,7 @@ export async function paceHeartbeats(input: {
     return Buffer.concat([head(path, body), body]);
   };
   const latencies: number[] = [];
+  const steadyLatencies: number[] = [];
   const statusCounts: Record<string, number> = {};
   let errors = 0;
   let sent = 0;
@@ -88,6 +91,8 @@ export async function paceHeartbeats(input: {
     buffered: Buffer | undefined;
   }
   let finish: () => void = () => undefined;
+  let startedAt = 0;
+  let steadyFrom = 0;
   const connections: Connection[] = [];
 
   const settled = () => {
@@ -113,7 +118,9 @@ export async function paceHeartbeats(input: {
       connection.head = 0;
     }
     answered += 1;
-    latencies.push(performance.now() - pending.dueAt);
+    const latency = performance.now() - pending.dueAt;
+    latencies.push(latency);
+    if (!pending.registration && pending.dueAt >= steadyFrom) steadyLatencies.push(latency);
     const { index } = pending;
     if (pending.registration) {
       registrations += 1;
@@ -180,7 +187,8 @@ export async function paceHeartbeats(input: {
     connections.push(connection);
   }
 
-  const startedAt = performance.now();
+  startedAt = performance.now();
+  steadyFrom = startedAt + 2 * input.periodMs;
   const done = new Promise<void>((resolve) => {
     finish = resolve;
   });
@@ -222,6 +230,7 @@ export async function paceHeartbeats(input: {
     statusCounts,
     errors,
     latency: summarizeLatencies(Float64Array.from(latencies).sort()),
+    steadyLatency: summarizeLatencies(Float64Array.from(steadyLatencies).sort()),
     durationSeconds,
     maxBacklog,
   };
