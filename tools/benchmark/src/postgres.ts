@@ -162,7 +162,7 @@ export async function pgbenchWithdrawals(harness: Harness): Promise<ScenarioResu
       durationSeconds: harness.options.durationSeconds,
       succeeded: processed,
       notes: [
-        `pgbench -n -M extended -c ${clients} -j 2 -T ${harness.options.durationSeconds}, one script per account (${rows.length}), each BEGIN; the DCU's locking read; its insert; its update; COMMIT`,
+        `pgbench -n -M extended -c ${clients} -j 2 -T ${harness.options.durationSeconds}, one script per account (${rows.length}), each the DCU's read of the account, then its one-statement conditional update + insert`,
         `ledger check: ${(after - before).toLocaleString('en-US')} withdrawals written during the run, pgbench counted ${processed.toLocaleString('en-US')}`,
       ],
     };

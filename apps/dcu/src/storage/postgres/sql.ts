@@ -37,9 +37,28 @@ export const UPDATE_ACCOUNT_SQL = `UPDATE dcu_accounts SET balance_cents = $2, w
   WHERE account_id = $1`;
 
 /**
+ * A withdrawal's whole write in one statement (one round trip, its own transaction): the
+ * account's totals after it, only if the account is still at the version the decision was
+ * made on ($8), and the withdrawal's row only if that update happened. Zero rows inserted
+ * says another change came first: read and decide again.
+ * $1 account, $2 balance after, $3 seq (= withdrawal count), $4 closed reason, $5 returned,
+ * $6 closed at, $7 closeout acknowledged, $8 version read, $9 withdrawal id, $10 key digest
+ * (hex), $11 researcher, $12 amount, $13 note, $14 at.
+ */
+export const WITHDRAW_SQL = `WITH changed AS (
+    UPDATE dcu_accounts SET balance_cents = $2, withdrawal_count = $3, closed_reason = $4, returned_cents = $5,
+        closed_at = $6, closeout_acknowledged = $7, version = version + 1
+      WHERE account_id = $1 AND version = $8
+      RETURNING account_id)
+  INSERT INTO dcu_withdrawals (account_id, seq, withdrawal_id, idempotency_key_hash, researcher_id, amount_cents,
+      balance_after_cents, note, at)
+    SELECT account_id, $3, $9, decode($10, 'hex'), $11, $12, $2, $13, $14 FROM changed`;
+
+/**
  * A pgbench script doing what the store does for one withdrawal of `amountCents` from one
- * account: BEGIN, the locking read, the insert, the update, COMMIT; the same statements, with
- * pgbench variables where the store binds parameters (a fresh random key each time).
+ * account: the read (no lock), then the one-statement conditional write; the same
+ * statements, with pgbench variables where the store binds parameters (a fresh random key
+ * each time).
  */
 export function pgbenchWithdrawalScript(accountId: string, researcherId: string, amountCents: number): string {
   const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
@@ -48,23 +67,25 @@ export function pgbenchWithdrawalScript(accountId: string, researcherId: string,
     sql.replace(/\$(\d+)/g, (_, index: string) => values[Number(index) - 1]!).replace(/\s+/g, ' ').trim();
   return [
     '\\set key random(1, 9000000000000000000)',
-    'BEGIN;',
-    `${bind(readAccountSql(true), [literal(accountId), keyDigest])} \\gset`,
+    `${bind(readAccountSql(false), [literal(accountId), keyDigest])} \\gset`,
     `\\set seq :withdrawal_count + 1`,
     `\\set balance :balance_cents - ${amountCents}`,
-    `${bind(INSERT_WITHDRAWAL_SQL, [
+    `${bind(WITHDRAW_SQL, [
       literal(accountId),
+      ':balance',
       ':seq',
+      'NULL',
+      'NULL',
+      'NULL',
+      'false',
+      ':version',
       'gen_random_uuid()',
       keyDigest,
       literal(researcherId),
       String(amountCents),
-      ':balance',
       'NULL',
       'now()',
     ])};`,
-    `${bind(UPDATE_ACCOUNT_SQL, [literal(accountId), ':balance', ':seq', 'NULL', 'NULL', 'NULL', 'false'])};`,
-    'COMMIT;',
     '',
   ].join('\n');
 }
