@@ -301,8 +301,11 @@ check "both DCUs see the same accounts in their shared volume" same_accounts_in_
 
 # --- 4. Pass 2: the simulation again, and a DCU crashes mid-run -----------------------------
 
-# Longer accounts, so the run is surely still going when the DCU dies.
-simulation_settings 2002 15-20 5
+# Longer accounts and slower spending, so the run is surely still going when the DCU dies: at
+# pass 1's pace a project can spend its money within ten seconds, before the kill comes.
+simulation_settings 2002 40-50 5
+sed -i '/^SIM_PAUSE_MS=/d' "$work/env"
+echo 'SIM_PAUSE_MS=300-600' >>"$work/env"
 # The agencies' budget (in their volume) still holds pass 1's proposals: this run's must fit in
 # its totals rather than make them up.
 echo 'SIM_SHARED_AGENCY=1' >>"$work/env"
@@ -312,11 +315,10 @@ timeout 120 "${compose[@]}" up --detach --no-build --no-deps --force-recreate re
 researchers=$(container_of researchers)
 dcu2=$(container_of dcu2)
 # Mid-run: once accepted projects are adding students and spending.
-for _ in $(seq 1 60); do
+for _ in $(seq 1 150); do
   podman logs "$researchers" 2>&1 | grep -q 'adds student' && break
-  sleep 0.5
+  sleep 0.2
 done
-sleep 1
 check "pass 2: the simulation is running when dcu2 is killed" \
   test "$(podman inspect --format '{{.State.Status}}' "$researchers")" = running
 # The node process itself (under the container's init), as a crash would end it.
