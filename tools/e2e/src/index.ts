@@ -2,6 +2,7 @@ export * from './processes';
 export * from './random';
 export * from './registry-watch';
 export * from './ledger-files';
+export * from './stores';
 export * from './system';
 export * from './load';
 export * from './stats';

@@ -123,7 +123,6 @@ export function checkLedgerArithmetic(files: AccountFiles): {
   withdrawnCents: number;
   problems: string[];
 } {
-  const problems: string[] = [];
   const [first, ...rest] = files.records;
   if (first?.type !== 'opened' || typeof first.initialCents !== 'number') {
     return {
@@ -132,34 +131,66 @@ export function checkLedgerArithmetic(files: AccountFiles): {
       problems: [`${files.accountId}: the ledger does not start with "opened"`],
     };
   }
-  let balance = first.initialCents;
+  const chain = checkBalanceChain(
+    files.accountId,
+    first.initialCents,
+    rest
+      .filter((record) => record.type === 'withdrawal')
+      .map((record) => ({ ...record, key: record.idempotencyKey })),
+  );
+  const openedAgain = rest.filter((record) => record.type === 'opened').length;
+  return {
+    ...chain,
+    problems: [
+      ...Array.from({ length: openedAgain }, () => `${files.accountId}: opened twice`),
+      ...chain.problems,
+    ],
+  };
+}
+
+/** A withdrawal as a store keeps it; `key` is its Idempotency-Key, or a digest of it. */
+export interface ChainEntry {
+  id?: string;
+  amountCents?: number;
+  balanceAfterCents?: number;
+  key?: string;
+}
+
+/**
+ * An account's withdrawals, in order, from its initial deposit: every amount a positive
+ * integer, every balance after one the balance before minus its amount and never below
+ * zero, no withdrawal id and no Idempotency-Key twice. Whatever the store.
+ */
+export function checkBalanceChain(
+  accountId: string,
+  initialCents: number,
+  withdrawals: readonly ChainEntry[],
+): { balanceCents: number; withdrawnCents: number; problems: string[] } {
+  const problems: string[] = [];
+  let balance = initialCents;
   let withdrawn = 0;
   const ids = new Set<string>();
   const keys = new Set<string>();
-  for (const record of rest) {
-    if (record.type === 'opened') problems.push(`${files.accountId}: opened twice`);
-    if (record.type !== 'withdrawal') continue;
+  for (const record of withdrawals) {
     const amount = record.amountCents;
     if (typeof amount !== 'number' || !Number.isSafeInteger(amount) || amount <= 0) {
-      problems.push(`${files.accountId}: withdrawal ${record.id} has amount ${String(amount)}`);
+      problems.push(`${accountId}: withdrawal ${record.id} has amount ${String(amount)}`);
       continue;
     }
     balance -= amount;
     withdrawn += amount;
-    if (balance < 0)
-      problems.push(`${files.accountId}: balance below zero (${balance}) after ${record.id}`);
+    if (balance < 0) problems.push(`${accountId}: balance below zero (${balance}) after ${record.id}`);
     if (record.balanceAfterCents !== balance) {
       problems.push(
-        `${files.accountId}: withdrawal ${record.id} says balance ${record.balanceAfterCents}, the sum says ${balance}`,
+        `${accountId}: withdrawal ${record.id} says balance ${record.balanceAfterCents}, the sum says ${balance}`,
       );
     }
     if (record.id === undefined || ids.has(record.id))
-      problems.push(`${files.accountId}: withdrawal id ${record.id} twice`);
-    if (record.idempotencyKey === undefined || keys.has(record.idempotencyKey)) {
-      problems.push(`${files.accountId}: Idempotency-Key ${record.idempotencyKey} applied twice`);
-    }
+      problems.push(`${accountId}: withdrawal id ${record.id} twice`);
+    if (record.key === undefined || keys.has(record.key))
+      problems.push(`${accountId}: Idempotency-Key ${record.key} applied twice`);
     if (record.id) ids.add(record.id);
-    if (record.idempotencyKey) keys.add(record.idempotencyKey);
+    if (record.key) keys.add(record.key);
   }
   return { balanceCents: balance, withdrawnCents: withdrawn, problems };
 }

@@ -2,9 +2,11 @@ import { secretsForService, type SystemSecrets } from '@grantline/contracts';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { startTestPostgres, type TestPostgres } from '@grantline/postgres/testing';
 import { freshSecrets, waitFor, type ServiceProcess } from '@grantline/process-kit';
 import { startApp, type AppName } from './processes';
 import { listedUrls } from './registry-watch';
+import { readDatabaseLedgers, readFileLedgers, type StoredLedgers, type StoreKind } from './stores';
 
 export interface SystemOptions {
   agencies: number;
@@ -21,6 +23,12 @@ export interface SystemOptions {
   registries?: number;
   /** More settings for every agency or every DCU (e.g. PEER_TIMEOUT_MS). */
   env?: Partial<Record<'agency' | 'dcu', Record<string, string>>>;
+  /**
+   * Where the agencies and DCUs keep their state (default files: one account folder, one
+   * agency folder). postgres: one database they all share, on the tests' embedded PostgreSQL
+   * (or the server DATABASE_URL names); start() fails when none can be had.
+   */
+  store?: StoreKind;
 }
 
 export type Secrets = SystemSecrets;
@@ -61,7 +69,7 @@ export function baseEnvironment(): Record<string, string> {
 }
 
 /**
- * A registry, agencies and DCUs (all on one account folder) as real processes, on free ports,
+ * A registry, agencies and DCUs (all on one account folder, or one database) as real processes, on free ports,
  * with fresh secrets (each service only its own: agencies and DCUs their type's registration
  * token, never REGISTRY_TOKEN), in a temp folder of their own (`root`: `accounts/` and `logs/`).
  */
@@ -78,6 +86,10 @@ export class GrantlineSystem {
   readonly moreRegistries: ServiceProcess[] = [];
   readonly agencies: ServiceProcess[] = [];
   readonly dcus: ServiceProcess[] = [];
+  readonly store: StoreKind;
+  /** The database the agencies and DCUs share (store postgres), once started. */
+  databaseUrl: string | undefined;
+  private postgres: TestPostgres | undefined;
   private started = 0;
 
   constructor(readonly options: SystemOptions) {
@@ -87,6 +99,7 @@ export class GrantlineSystem {
     this.agencyDir = path.join(this.root, 'agency');
     mkdirSync(this.accountDir);
     mkdirSync(this.logDir);
+    this.store = options.store ?? 'files';
   }
 
   get registryUrl(): string {
@@ -104,6 +117,10 @@ export class GrantlineSystem {
 
   /** Starts the registry (on a free port the first time, on the same port after), then the rest. */
   async start(): Promise<void> {
+    if (this.store === 'postgres') {
+      this.postgres = await startTestPostgres();
+      this.databaseUrl = await this.postgres.createDatabase();
+    }
     await this.startRegistry();
     for (let more = 1; more < (this.options.registries ?? 1); more++) {
       const registry = this.spawn('registry', {
@@ -134,6 +151,9 @@ export class GrantlineSystem {
   /** One more agency or DCU, registered with this system's registry. */
   startService(app: 'agency' | 'dcu'): ServiceProcess {
     const extra: Record<string, string> = { REGISTRY_URL: this.registryUrls };
+    // On the database store the folders are still given, so a service that wrongly kept
+    // files there is caught (readLedgers finds them).
+    if (this.databaseUrl !== undefined) extra.DATABASE_URL = this.databaseUrl;
     if (app === 'agency') extra.AGENCY_DIR = this.agencyDir;
     if (app === 'dcu') {
       extra.ACCOUNT_DIR = this.accountDir;
@@ -169,13 +189,25 @@ export class GrantlineSystem {
     return Date.now();
   }
 
-  /** SIGKILLs everything this system started and removes its folder. */
+  /**
+   * Every account as the store holds it, read without the DCU's code: the ledger files of the
+   * account folder, or the rows of the database (whose store must then leave the folders empty).
+   */
+  readLedgers(): Promise<StoredLedgers> {
+    if (this.store === 'files') return readFileLedgers(this.accountDir);
+    if (this.databaseUrl === undefined) throw new Error('the system was not started');
+    return readDatabaseLedgers(this.databaseUrl, [this.accountDir, this.agencyDir]);
+  }
+
+  /** SIGKILLs everything this system started, stops its PostgreSQL and removes its folder. */
   async destroy(): Promise<void> {
     await Promise.all(
       [this.registry, ...this.moreRegistries, ...this.agencies, ...this.dcus]
         .filter(Boolean)
         .map((s) => s.kill('SIGKILL')),
     );
+    await this.postgres?.close();
+    this.postgres = undefined;
     rmSync(this.root, { recursive: true, force: true });
   }
 

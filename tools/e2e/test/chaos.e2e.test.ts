@@ -6,16 +6,16 @@ import { RegistryClient } from '@grantline/registry-client';
 import {
   buildApps,
   between,
-  checkLedgerArithmetic,
   GrantlineSystem,
+  keyDigest,
   listedServices,
   listedUrls,
   pickFrom,
-  readAccountFolder,
   readHistory,
   runLoad,
   seedFrom,
   startApp,
+  STORES,
   summarize,
   watchDisappearance,
   watchPresence,
@@ -25,13 +25,16 @@ import {
 } from '../src';
 
 /**
- * The chaos test of issue 5: registry, 2 agencies and 2 DCUs on one account folder as real
- * processes; the researchers simulation and a direct load of >= 1,000 withdrawals from 20
- * actors run at once; meanwhile one DCU and one agency are SIGKILLed at seeded random moments
- * and the registry is SIGKILLed and started again on its port. Then every ledger is checked.
+ * The chaos test of issue 5, on every store: registry, 2 agencies and 2 DCUs as real
+ * processes sharing one account folder (files) or one database (postgres); the researchers
+ * simulation and a direct load of >= 1,000 withdrawals from 20 actors run at once; meanwhile
+ * one DCU and one agency are SIGKILLed at seeded random moments and the registry is SIGKILLed
+ * and started again on its port. Then every ledger is checked, through the API and in the
+ * store itself (the files, or the database's rows).
  *
  * CHAOS_SECONDS (default 40) paces the load; CHAOS_WITHDRAWALS (default 1200) is its size;
- * CHAOS_SEED replays a run (the seed is printed); CHAOS_REPORT_FILE gets the measurements.
+ * both apply to each store. CHAOS_SEED replays a run (the seed is printed, the same for both
+ * stores); CHAOS_REPORT_FILE gets the measurements (`<name>.<store>.json`).
  */
 const SECONDS = Number(process.env.CHAOS_SECONDS ?? 40);
 const WITHDRAWALS = Number(process.env.CHAOS_WITHDRAWALS ?? 1200);
@@ -50,39 +53,42 @@ interface RegistryRestart {
   relistedMs: number;
 }
 
-let system: GrantlineSystem | undefined;
-let client: RegistryClient | undefined;
-let failed = true;
 /** While the registry is being restarted, nobody is expected to be listed. */
 let registryDown = false;
 
 beforeAll(() => buildApps('registry', 'agency', 'dcu', 'researchers'), 120_000);
 
-afterAll(async () => {
-  await client?.close();
-  if (failed && system) {
-    for (const service of [system.registry, ...system.agencies, ...system.dcus]) {
-      if (!service) continue;
-      console.log(
-        `--- last lines of ${service.options.label} (${service.url}):\n${service.lines.slice(-25).join('\n')}`,
-      );
-    }
-  }
-  await ServiceProcess.killAll();
-  await system?.destroy();
-}, 30_000);
+describe.each(STORES)('chaos on %s: SIGKILLed instances and a registry restart', (store) => {
+  let system: GrantlineSystem | undefined;
+  let client: RegistryClient | undefined;
+  let failed = true;
 
-describe('chaos: SIGKILLed instances and a registry restart under load', () => {
+  afterAll(async () => {
+    await client?.close();
+    if (failed && system) {
+      for (const service of [system.registry, ...system.agencies, ...system.dcus]) {
+        if (!service) continue;
+        console.log(
+          `--- last lines of ${service.options.label} (${service.url}):\n${service.lines.slice(-25).join('\n')}`,
+        );
+      }
+    }
+    await ServiceProcess.killAll();
+    await system?.destroy();
+  }, 30_000);
+
   it('loses no withdrawal, doubles none, and forgets the dead instances in time', async () => {
     console.log(
-      `chaos seed ${SEED} (replay with CHAOS_SEED=${SEED}), ${WITHDRAWALS} withdrawals over ~${SECONDS} s`,
+      `chaos on ${store}: seed ${SEED} (replay with CHAOS_SEED=${SEED}), ${WITHDRAWALS} withdrawals over ~${SECONDS} s`,
     );
+    registryDown = false;
     const random = mulberry32(SEED);
     system = new GrantlineSystem({
       agencies: 2,
       dcus: 2,
       heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
       dayMs: 1000,
+      store,
     });
     await system.start();
     const running = system;
@@ -141,6 +147,7 @@ describe('chaos: SIGKILLed instances and a registry restart under load', () => {
 
     const simulationOutput = simulation.output;
     const report = {
+      store,
       seed: SEED,
       seconds: SECONDS,
       loadMs: loadResult.durationMs,
@@ -179,7 +186,10 @@ describe('chaos: SIGKILLed instances and a registry restart under load', () => {
     };
     console.log(JSON.stringify(report, null, 2));
     if (process.env.CHAOS_REPORT_FILE)
-      writeFileSync(process.env.CHAOS_REPORT_FILE, `${JSON.stringify(report, null, 2)}\n`);
+      writeFileSync(
+        process.env.CHAOS_REPORT_FILE.replace(/(\.json)?$/, `.${store}$1`),
+        `${JSON.stringify(report, null, 2)}\n`,
+      );
 
     // The simulation: zero failed operations, its own ledger check passed, exit 0.
     const verdict = simulation.lines.slice(
@@ -203,7 +213,7 @@ describe('chaos: SIGKILLed instances and a registry restart under load', () => {
     expect(loadResult.freshWithdrawals).toBe(WITHDRAWALS);
     expect(loadResult.unresolved.size).toBe(0);
 
-    // The ledgers (through the API and in the files).
+    // The ledgers (through the API and in the store).
     expect(verification.problems).toEqual([]);
 
     // The dead are forgotten within ttlMs + heartbeatIntervalMs of their last heartbeat.
@@ -307,30 +317,13 @@ async function runChaos(
 
 /**
  * The issue's list: every 2xx withdrawal in the ledger exactly once (through the API and in the
- * files); every ledger entry acknowledged or the retried twin of an unacknowledged one; no
- * balance below zero, balance = initial - withdrawals; every account file and line parses.
+ * store: the files, or the database's rows); every ledger entry acknowledged or the retried twin
+ * of an unacknowledged one; the API's history the store's, entry for entry; no balance below
+ * zero, balance = initial - withdrawals; everything in the store parses (readLedgers).
  */
 async function verify(running: GrantlineSystem, registry: RegistryClient, load: LoadResult) {
-  const problems: string[] = [];
-  const folder = await readAccountFolder(running.accountDir);
-  problems.push(...folder.problems);
-  // Lock folders of the dead DCU, and temp files it left mid-write (swept at the next start).
-  const strayNames = folder.otherNames.filter(
-    (name) => !name.endsWith('.lock') && !name.endsWith('.tmp'),
-  );
-  if (strayNames.length > 0)
-    problems.push(`unexpected files in the account folder: ${strayNames.join(', ')}`);
-  let ledgerWithdrawals = 0;
-  let withoutSnapshot = 0;
-  for (const files of folder.accounts.values()) {
-    problems.push(...files.problems);
-    const arithmetic = checkLedgerArithmetic(files);
-    problems.push(...arithmetic.problems);
-    ledgerWithdrawals += files.records.filter((record) => record.type === 'withdrawal').length;
-    // A snapshot is a convenience written after the ledger (a DCU killed in between leaves
-    // none); it is checked when it is there, and counted when it is not.
-    if (files.snapshot === undefined) withoutSnapshot += 1;
-  }
+  const stored = await running.readLedgers();
+  const problems = [...stored.problems];
 
   const acknowledgedByAccount = new Map<string, AcknowledgedWithdrawal[]>();
   for (const answer of load.acknowledged.values()) {
@@ -338,14 +331,19 @@ async function verify(running: GrantlineSystem, registry: RegistryClient, load: 
     list.push(answer);
     acknowledgedByAccount.set(answer.accountId, list);
   }
+  // The stores are compared on digests of the keys: the database keeps nothing else.
+  const byDigest = <V>(keys: Map<string, V>) =>
+    new Map([...keys].map(([key, value]) => [keyDigest(key), { key, value }]));
+  const acknowledged = byDigest(load.acknowledged);
+  const unresolved = byDigest(load.unresolved);
+  const refused = byDigest(load.refused);
   let twins = 0;
   for (const account of load.accounts) {
-    const files = folder.accounts.get(account.accountId);
-    if (!files) {
-      problems.push(`${account.accountId}: no ledger file`);
+    const ledger = stored.accounts.get(account.accountId);
+    if (!ledger) {
+      problems.push(`${account.accountId}: not in the ${stored.store} store`);
       continue;
     }
-    const fileWithdrawals = files.records.filter((record) => record.type === 'withdrawal');
     const headers = { authorization: `Bearer ${account.ownerKey}` };
     const [viewAnswer, transactionsAnswer] = await Promise.all([
       registry.call<AccountView>('dcu', {
@@ -374,50 +372,64 @@ async function verify(running: GrantlineSystem, registry: RegistryClient, load: 
     const apiCount = new Map<string, number>();
     for (const entry of apiWithdrawals) apiCount.set(entry.id, (apiCount.get(entry.id) ?? 0) + 1);
 
-    // Every acknowledged withdrawal: exactly once in the API's list and in the file, same id, same amount.
+    // Every acknowledged withdrawal: exactly once in the API's list and in the store, same id, same amount.
     for (const answer of acknowledgedByAccount.get(account.accountId) ?? []) {
       if (apiCount.get(answer.withdrawalId) !== 1) {
         problems.push(
           `${answer.withdrawalId} (key ${answer.idempotencyKey}) is ${apiCount.get(answer.withdrawalId) ?? 0} times in the transactions`,
         );
       }
-      const inFile = fileWithdrawals.filter(
-        (record) => record.idempotencyKey === answer.idempotencyKey,
-      );
+      const digest = keyDigest(answer.idempotencyKey);
+      const inStore = ledger.withdrawals.filter((withdrawal) => withdrawal.keyDigest === digest);
       if (
-        inFile.length !== 1 ||
-        inFile[0]?.id !== answer.withdrawalId ||
-        inFile[0]?.amountCents !== answer.amountCents
+        inStore.length !== 1 ||
+        inStore[0]?.id !== answer.withdrawalId ||
+        inStore[0]?.amountCents !== answer.amountCents
       ) {
         problems.push(
-          `key ${answer.idempotencyKey}: ${inFile.length} ledger records (${inFile.map((r) => r.id).join(', ')}), acknowledged as ${answer.withdrawalId}`,
+          `key ${answer.idempotencyKey}: ${inStore.length} ledger records (${inStore.map((w) => w.id).join(', ')}), acknowledged as ${answer.withdrawalId}`,
         );
       }
     }
     // Every ledger entry: acknowledged, or the twin of a request whose answer never came.
-    for (const record of fileWithdrawals) {
-      const answer = load.acknowledged.get(record.idempotencyKey ?? '');
+    for (const withdrawal of ledger.withdrawals) {
+      const answer = acknowledged.get(withdrawal.keyDigest);
       if (answer) {
-        if (answer.withdrawalId !== record.id)
-          problems.push(`ledger ${record.id}: acknowledged as ${answer.withdrawalId}`);
-      } else if (load.unresolved.has(record.idempotencyKey ?? '')) {
+        if (answer.value.withdrawalId !== withdrawal.id)
+          problems.push(`ledger ${withdrawal.id}: acknowledged as ${answer.value.withdrawalId}`);
+      } else if (unresolved.has(withdrawal.keyDigest)) {
         twins += 1;
       } else {
+        const wasRefused = refused.get(withdrawal.keyDigest);
         problems.push(
-          `ledger ${record.id} in ${account.accountId} (key ${record.idempotencyKey}) was never acknowledged` +
-            (load.refused.has(record.idempotencyKey ?? '') ? ' and was even refused' : ''),
+          `ledger ${withdrawal.id} in ${account.accountId} was never acknowledged` +
+            (wasRefused ? ` and was even refused (key ${wasRefused.key})` : ''),
         );
       }
     }
-    if (apiWithdrawals.length !== fileWithdrawals.length) {
+    // The API tells the store's history, entry for entry, in order.
+    const told = apiWithdrawals.map(({ id, amountCents, balanceAfterCents }) =>
+      JSON.stringify({ id, amountCents, balanceAfterCents }),
+    );
+    const kept = ledger.withdrawals.map(({ id, amountCents, balanceAfterCents }) =>
+      JSON.stringify({ id, amountCents, balanceAfterCents }),
+    );
+    const differsAt = told.findIndex((entry, index) => entry !== kept[index]);
+    if (told.length !== kept.length || differsAt !== -1) {
       problems.push(
-        `${account.accountId}: ${apiWithdrawals.length} withdrawals through the API, ${fileWithdrawals.length} in the file`,
+        `${account.accountId}: ${told.length} withdrawals through the API, ${kept.length} in the store` +
+          (differsAt === -1
+            ? ''
+            : `; entry ${differsAt + 1}: ${told[differsAt]} vs ${kept[differsAt]}`),
       );
     }
-    const withdrawn = fileWithdrawals.reduce((sum, record) => sum + (record.amountCents ?? 0), 0);
-    if (view.initialCents !== account.initialCents)
+    const withdrawn = ledger.withdrawals.reduce(
+      (sum, withdrawal) => sum + withdrawal.amountCents,
+      0,
+    );
+    if (view.initialCents !== account.initialCents || ledger.initialCents !== account.initialCents)
       problems.push(
-        `${account.accountId}: initial ${view.initialCents}, asked ${account.initialCents}`,
+        `${account.accountId}: initial ${view.initialCents} (API), ${ledger.initialCents} (store), asked ${account.initialCents}`,
       );
     if (view.balanceCents < 0)
       problems.push(`${account.accountId}: balance ${view.balanceCents} below zero`);
@@ -429,13 +441,6 @@ async function verify(running: GrantlineSystem, registry: RegistryClient, load: 
   }
   return {
     problems,
-    counts: {
-      accountFiles: folder.accounts.size,
-      ledgerWithdrawals,
-      retriedTwinsOfUnansweredRequests: twins,
-      lockFoldersLeft: folder.otherNames.filter((name) => name.endsWith('.lock')).length,
-      accountsWithoutSnapshot: withoutSnapshot,
-      tempFilesLeft: folder.otherNames.filter((name) => name.endsWith('.tmp')).length,
-    },
+    counts: { ...stored.counts, retriedTwinsOfUnansweredRequests: twins },
   };
 }
