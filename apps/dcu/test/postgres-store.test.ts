@@ -73,6 +73,51 @@ describe('the DCU on PostgreSQL, several instances', () => {
     expect(view).toMatchObject({ balanceCents: 0, status: 'depleted' });
   });
 
+  it("refuses a student's key on every instance as soon as one instance removed the student", async () => {
+    const url = await postgres.createDatabase();
+    const [first, second] = await Promise.all([dcu(url), dcu(url)]);
+    const account = await openAccount(first, { amountCents: 30_000_000 });
+    const student = await addStudent(second, account);
+    // The first instance has just read the account with the student in it (its key check and withdrawal).
+    expect((await withdraw(first, account.accountId, student.key, 1_000)).statusCode).toBe(201);
+    const removed = await second.inject({
+      method: 'DELETE',
+      url: `/accounts/${account.accountId}/researchers/${student.researcherId}`,
+      headers: bearer(account.ownerKey),
+    });
+    expect(removed.statusCode).toBeLessThan(300);
+    expect((await withdraw(first, account.accountId, student.key, 1_000)).statusCode).toBe(401);
+    const view = (
+      await first.inject({ url: `/accounts/${account.accountId}`, headers: bearer(account.ownerKey) })
+    ).json();
+    expect(view.balanceCents).toBe(30_000_000 - 1_000);
+  });
+
+  it('answers a repeated Idempotency-Key from any instance with the first withdrawal, applied once', async () => {
+    const url = await postgres.createDatabase();
+    const apps = await Promise.all([dcu(url), dcu(url)]);
+    const account = await openAccount(apps[0]!, { amountCents: 30_000_000 });
+    const key = randomUUID();
+    const first = await withdraw(apps[0]!, account.accountId, account.ownerKey, 7_000, key);
+    expect(first.statusCode).toBe(201);
+    // Another withdrawal moves the account on, so the repeat is decided on a newer version than the first.
+    expect((await withdraw(apps[1]!, account.accountId, account.ownerKey, 1_000)).statusCode).toBe(201);
+    const repeats = await Promise.all(
+      [0, 1, 0, 1].map((index) => withdraw(apps[index]!, account.accountId, account.ownerKey, 7_000, key)),
+    );
+    for (const repeat of repeats) {
+      expect(repeat.statusCode).toBe(201);
+      expect(repeat.headers['idempotent-replayed']).toBe('true');
+      expect(repeat.json().withdrawalId).toBe(first.json().withdrawalId);
+    }
+    const reused = await withdraw(apps[1]!, account.accountId, account.ownerKey, 8_000, key);
+    expect(reused.statusCode).toBe(422);
+    const view = (
+      await apps[1]!.inject({ url: `/accounts/${account.accountId}`, headers: bearer(account.ownerKey) })
+    ).json();
+    expect(view.balanceCents).toBe(30_000_000 - 8_000);
+  });
+
   it('opens one account when every instance is asked for the same proposal at once', async () => {
     const url = await postgres.createDatabase();
     const apps = await Promise.all([dcu(url), dcu(url), dcu(url)]);

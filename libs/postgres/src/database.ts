@@ -127,13 +127,24 @@ export class Database {
    * One statement outside a transaction, for reads and statements safe to repeat: a
    * connection that broke while it sat in the pool (the server restarted, the network was
    * cut) is thrown away and the statement is sent again on another.
+   *
+   * `prepare` names the statement: each connection parses and plans it once, then only binds
+   * and runs it (node-postgres named statements); one name must always go with one text.
    */
-  async query<Row extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]) {
+  async query<Row extends QueryResultRow = QueryResultRow>(
+    text: string,
+    values?: unknown[],
+    options: { prepare?: string } = {},
+  ) {
+    const config =
+      options.prepare === undefined
+        ? undefined
+        : { name: options.prepare, text, values: values ?? [] };
     for (let attempt = 1; ; attempt++) {
       const client = await this.checkout();
       let broken: unknown;
       try {
-        return await client.query<Row>(text, values);
+        return await (config ? client.query<Row>(config) : client.query<Row>(text, values));
       } catch (error) {
         if (isUnavailable(error)) broken = error;
         if (broken === undefined || attempt >= STALE_CONNECTION_ATTEMPTS)

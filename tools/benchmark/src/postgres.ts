@@ -96,15 +96,22 @@ export async function pgbenchWithdrawals(harness: Harness): Promise<ScenarioResu
   const scriptDir = path.join(harness.runDir, 'pgbench');
   await mkdir(scriptDir, { recursive: true });
   try {
-    const { rows } = await client.query<{ account_id: string; owner_id: string }>(
-      'SELECT account_id, owner_id FROM dcu_accounts ORDER BY account_id',
+    // The DCU's load withdraws with each account's owner key, so pgbench checks that key too.
+    const { rows } = await client.query<{
+      account_id: string;
+      owner_id: string;
+      owner_key_digest: string;
+    }>(
+      `SELECT a.account_id, a.owner_id, encode(r.key_digest, 'hex') AS owner_key_digest
+         FROM dcu_accounts a JOIN dcu_researchers r ON r.account_id = a.account_id AND r.researcher_id = a.owner_id
+        ORDER BY a.account_id`,
     );
     const scripts: string[] = [];
     for (const [index, row] of rows.entries()) {
       const file = path.join(scriptDir, `withdraw-${index}.sql`);
       await writeFile(
         file,
-        pgbenchWithdrawalScript(row.account_id, row.owner_id, WITHDRAWAL_CENTS),
+        pgbenchWithdrawalScript(row.account_id, row.owner_id, row.owner_key_digest, WITHDRAWAL_CENTS),
       );
       scripts.push('-f', `${file}@1`);
     }
@@ -124,7 +131,9 @@ export async function pgbenchWithdrawals(harness: Harness): Promise<ScenarioResu
       PGAPPNAME: 'grantline-bench',
     };
     const clients = String(harness.options.connections);
-    const common = ['-n', '-M', 'extended', '-c', clients, '-j', '2', ...scripts];
+    // Prepared, as the DCU sends its hot statements (node-postgres named statements): parsed and
+    // planned once per connection on both sides.
+    const common = ['-n', '-M', 'prepared', '-c', clients, '-j', '2', ...scripts];
     if (harness.options.warmupSeconds > 0) {
       await run(
         pgbench,
@@ -162,7 +171,7 @@ export async function pgbenchWithdrawals(harness: Harness): Promise<ScenarioResu
       durationSeconds: harness.options.durationSeconds,
       succeeded: processed,
       notes: [
-        `pgbench -n -M extended -c ${clients} -j 2 -T ${harness.options.durationSeconds}, one script per account (${rows.length}), each the DCU's read of the account, then its one-statement conditional update + insert`,
+        `pgbench -n -M prepared -c ${clients} -j 2 -T ${harness.options.durationSeconds}, one script per account (${rows.length}), each the DCU's key check (which reads the account), then its one-statement conditional update + insert; the DCU prepares the same two statements`,
         `ledger check: ${(after - before).toLocaleString('en-US')} withdrawals written during the run, pgbench counted ${processed.toLocaleString('en-US')}`,
       ],
     };

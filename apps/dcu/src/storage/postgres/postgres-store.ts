@@ -29,7 +29,9 @@ import {
 import { DCU_MIGRATIONS } from './schema';
 import {
   ACCOUNT_COLUMNS,
+  AUTHENTICATE_SQL,
   INSERT_WITHDRAWAL_SQL,
+  READ_FOR_WITHDRAWAL_SQL,
   readAccountSql,
   UPDATE_ACCOUNT_SQL,
   WITHDRAW_SQL,
@@ -56,6 +58,28 @@ const CLOSE_BATCH = 200;
 const OPTIMISTIC_WITHDRAWAL_ATTEMPTS = 4;
 
 /**
+ * How long an account read by a key check may serve the withdrawal that follows it, and how
+ * many such reads a process keeps. A stale one costs a lost race, never a wrong write (the
+ * write is conditional on its version); the bounds only keep the map small and fresh.
+ */
+const SNAPSHOT_MAX_AGE_MS = 2_000;
+const SNAPSHOT_LIMIT = 10_000;
+
+/** Names of the hot path's prepared statements (one name, one text, for the process's life). */
+const PREPARED = {
+  authenticate: 'dcu_authenticate',
+  readForWithdrawal: 'dcu_read_for_withdrawal',
+  withdraw: 'dcu_withdraw',
+} as const;
+
+/** An account's state as read (or as written by this process) at one version. */
+interface Snapshot {
+  state: AccountState;
+  version: string;
+  at: number;
+}
+
+/**
  * The DCU's accounts in PostgreSQL, for any number of DCU instances on any number of hosts.
  * Every change is one short transaction: lock the account row (SELECT ... FOR UPDATE, which
  * also reads its researchers and the earlier withdrawal with the same key), let the pure core
@@ -66,6 +90,8 @@ export class PostgresAccountStore implements AccountStore {
   private database: Database | undefined;
   private readonly keys: KeyDeriver;
   private readonly now: () => number;
+  /** The newest account state this process saw per account: see withdraw. */
+  private readonly snapshots = new Map<string, Snapshot>();
 
   constructor(private readonly options: PostgresAccountStoreOptions) {
     this.keys = new KeyDeriver(options.keySecret);
@@ -114,18 +140,23 @@ export class PostgresAccountStore implements AccountStore {
     }
   }
 
+  /**
+   * Always asks the database (a removed student's key stops working on every instance at
+   * once), and reads the whole account in the same round trip: the withdrawal that usually
+   * follows decides on it without reading again (see withdraw).
+   */
   async authenticate(accountId: string, key: string): Promise<Member | undefined> {
-    const { rows } = await this.db.query<{
-      researcher_id: string;
-      name: string;
-      role: Member['role'];
-    }>(
-      `SELECT researcher_id, name, role FROM dcu_researchers
-        WHERE account_id = $1 AND key_digest = $2 AND removed_at IS NULL`,
+    const { rows } = await this.db.query<AccountReadRow & { keyholder: string | null }>(
+      AUTHENTICATE_SQL,
       [accountId, keyDigest(key)],
+      { prepare: PREPARED.authenticate },
     );
     const row = rows[0];
-    return row ? { researcherId: row.researcher_id, name: row.name, role: row.role } : undefined;
+    if (!row) return undefined;
+    const state = toState(row, row.researchers ?? []);
+    this.remember(state, row.version);
+    const member = row.keyholder === null ? undefined : state.researchers.get(row.keyholder);
+    return member ? { ...member } : undefined;
   }
 
   async exists(accountId: string): Promise<boolean> {
@@ -171,12 +202,16 @@ export class PostgresAccountStore implements AccountStore {
   }
 
   /**
-   * The hot path in two round trips and no held lock: read the account (with the earlier
-   * withdrawal under this key) outside a transaction, let the core decide, then write with
-   * WITHDRAW_SQL, one statement that applies only if the account's version is still the one
-   * read. Every change bumps the version, so a write that lost a race changes nothing and
-   * the withdrawal is read and decided again (then it may be a replay, or refused). A busy
-   * account falls back to the locking transaction of `change`.
+   * The hot path, one round trip after the key check and no held lock. The account is the one
+   * the key check of this request (or a later change by this process) read; the core decides
+   * on it, then WITHDRAW_SQL writes, one statement that applies only if the account's version
+   * is still the one decided on. Every change bumps the version, so a write that lost a race
+   * changes nothing. That read did not look for an earlier withdrawal under this
+   * Idempotency-Key: if there is one, the table's UNIQUE (account, key digest) refuses the
+   * write. Whenever the write did not apply, and before answering any refusal, the account is
+   * read again together with the withdrawal under the key, and the core decides again (a
+   * replay, a refusal or a new try). A busy account falls back to the locking transaction of
+   * `change`.
    */
   async withdraw(accountId: string, request: WithdrawalRequestData): Promise<WithdrawalResult> {
     const command: Extract<AccountCommand, { type: 'withdraw' }> = {
@@ -195,42 +230,77 @@ export class PostgresAccountStore implements AccountStore {
       const replayed = answer.replayed && !attempted.has(answer.withdrawal.id);
       return { withdrawal: { ...answer.withdrawal }, replayed };
     };
-    for (let attempt = 0; attempt < OPTIMISTIC_WITHDRAWAL_ATTEMPTS; attempt++) {
-      const loaded = await readAccount(this.db, accountId, {
-        lock: false,
-        priorKey: command.idempotencyKey,
-      });
+    let snapshot = this.recent(accountId);
+    for (let attempt = 0; attempt < OPTIMISTIC_WITHDRAWAL_ATTEMPTS; ) {
+      // `checked`: the read looked for the withdrawal under this key, so the decision is final.
+      let loaded: { state: AccountState; version: string; prior?: WithdrawalEvent | undefined } | undefined;
+      let checked: boolean;
+      if (snapshot) {
+        loaded = snapshot;
+        checked = false;
+        snapshot = undefined;
+      } else {
+        loaded = await readAccount(this.db, accountId, {
+          lock: false,
+          priorKey: command.idempotencyKey,
+        });
+        if (loaded) this.remember(loaded.state, loaded.version);
+        checked = true;
+        attempt++;
+      }
+      const prior = loaded?.prior;
       const decision = decide(loaded?.state, command, {
         nowMs: this.now(),
         newId: randomUUID,
-        priorWithdrawal: (key) => (key === command.idempotencyKey ? loaded?.prior : undefined),
+        priorWithdrawal: (key) => (key === command.idempotencyKey ? prior : undefined),
       });
-      if (isRefusal(decision)) throw new AccountRefusal(decision.refused, decision.message);
+      if (isRefusal(decision)) {
+        if (checked) throw new AccountRefusal(decision.refused, decision.message);
+        continue;
+      }
       const withdrawal = decision.events[0];
-      if (!loaded || withdrawal?.type !== 'withdrawal') return result(decision.answer);
+      if (!loaded || withdrawal?.type !== 'withdrawal') {
+        if (checked) return result(decision.answer);
+        continue;
+      }
       let state: AccountState | undefined = loaded.state;
       for (const event of decision.events) {
         state = damagedIfCorrupt(() => evolve(state, event), accountId);
       }
       const after = state!;
       attempted.add(withdrawal.id);
-      const { rowCount } = await this.db.query(WITHDRAW_SQL, [
-        after.accountId,
-        after.balanceCents,
-        after.withdrawalCount,
-        after.closed?.reason ?? null,
-        after.closed?.returnedCents ?? null,
-        after.closed?.closedAt ?? null,
-        after.closeoutAcknowledged,
-        loaded.version,
-        withdrawal.id,
-        withdrawal.idempotencyKey,
-        withdrawal.researcherId,
-        withdrawal.amountCents,
-        withdrawal.note ?? null,
-        withdrawal.at,
-      ]);
-      if (rowCount === 1) return result(decision.answer);
+      let applied: boolean;
+      try {
+        const { rowCount } = await this.db.query(
+          WITHDRAW_SQL,
+          [
+            after.accountId,
+            after.balanceCents,
+            after.withdrawalCount,
+            after.closed?.reason ?? null,
+            after.closed?.returnedCents ?? null,
+            after.closed?.closedAt ?? null,
+            after.closeoutAcknowledged,
+            loaded.version,
+            withdrawal.id,
+            withdrawal.idempotencyKey,
+            withdrawal.researcherId,
+            withdrawal.amountCents,
+            withdrawal.note ?? null,
+            withdrawal.at,
+          ],
+          { prepare: PREPARED.withdraw },
+        );
+        applied = rowCount === 1;
+      } catch (error) {
+        // A unique violation: the key was used before (or a twin row): nothing was written; read and decide again.
+        if ((error as { code?: string }).code !== '23505') throw error;
+        applied = false;
+      }
+      if (applied) {
+        this.remember(after, String(BigInt(loaded.version) + 1n));
+        return result(decision.answer);
+      }
     }
     return result(await this.change(accountId, command));
   }
@@ -320,6 +390,28 @@ export class PostgresAccountStore implements AccountStore {
     await this.change(accountId, { type: 'acknowledge-closeout' });
   }
 
+  /** Keeps the newest state seen of an account (a bounded map, oldest entry out first). */
+  private remember(state: AccountState, version: string): void {
+    const known = this.snapshots.get(state.accountId);
+    if (known && this.fresh(known) && BigInt(known.version) > BigInt(version)) return;
+    this.snapshots.delete(state.accountId);
+    this.snapshots.set(state.accountId, { state, version, at: performance.now() });
+    if (this.snapshots.size > SNAPSHOT_LIMIT) {
+      const oldest = this.snapshots.keys().next().value;
+      if (oldest !== undefined) this.snapshots.delete(oldest);
+    }
+  }
+
+  /** The account as last seen, if seen within SNAPSHOT_MAX_AGE_MS. */
+  private recent(accountId: string): Snapshot | undefined {
+    const known = this.snapshots.get(accountId.toLowerCase());
+    return known && this.fresh(known) ? known : undefined;
+  }
+
+  private fresh(snapshot: Snapshot): boolean {
+    return performance.now() - snapshot.at <= SNAPSHOT_MAX_AGE_MS;
+  }
+
   private get db(): Database {
     if (!this.database) throw new Error('the PostgreSQL account store is not started');
     return this.database;
@@ -327,6 +419,8 @@ export class PostgresAccountStore implements AccountStore {
 
   /** One command in one transaction: lock, decide with the core, write what it decided. */
   private change(accountId: string, command: AccountCommand): Promise<Answer> {
+    // This process's snapshot of the account is about to be old; the next withdrawal reads afresh.
+    this.snapshots.delete(accountId.toLowerCase());
     return this.db.transaction(async (tx) => {
       const priorKey = command.type === 'withdraw' ? command.idempotencyKey : undefined;
       const loaded = await readAccount(tx, accountId, { lock: true, priorKey });
@@ -492,6 +586,12 @@ interface WithdrawalRow {
 
 type WithdrawalJson = Omit<WithdrawalRow, 'at'> & { at: string };
 
+type AccountReadRow = AccountRow & {
+  researchers: ResearcherJson[] | null;
+  prior?: WithdrawalJson | null;
+  seen_version?: string;
+};
+
 interface ResearcherJson {
   researcher_id: string;
   name: string;
@@ -508,22 +608,22 @@ async function readAccount(
   accountId: string,
   options: { lock: boolean; priorKey?: string | undefined },
 ): Promise<{ state: AccountState; prior: WithdrawalEvent | undefined; version: string } | undefined> {
-  const { rows } = await db.query<
-    AccountRow & {
-      researchers: ResearcherJson[] | null;
-      prior: WithdrawalJson | null;
-      seen_version: string;
-    }
-  >(
-    readAccountSql(options.lock),
-    [accountId, options.priorKey ?? ''],
-  );
+  const { rows } =
+    !options.lock && options.priorKey !== undefined && db instanceof Database
+      ? await db.query<AccountReadRow>(READ_FOR_WITHDRAWAL_SQL, [accountId, options.priorKey], {
+          prepare: PREPARED.readForWithdrawal,
+        })
+      : await db.query<AccountReadRow>(
+          readAccountSql({ lock: options.lock, prior: true, keyholder: false }),
+          [accountId, options.priorKey ?? ''],
+        );
   const row = rows[0];
   if (!row) return undefined;
   // FOR UPDATE hands back the newest row after waiting for another change to commit, but the
   // subqueries still see the statement's older snapshot. Every change bumps the version, so a
   // difference says they are stale; read them again (this statement sees the change).
-  if (options.lock && row.version !== row.seen_version) return readAccount(db, accountId, options);
+  if (options.lock && row.version !== row.seen_version)
+    return readAccount(db, accountId, options);
   return {
     state: toState(row, row.researchers ?? []),
     prior: row.prior ? toWithdrawal(row.prior) : undefined,

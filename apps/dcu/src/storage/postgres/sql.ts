@@ -11,20 +11,45 @@ export const WITHDRAWAL_COLUMNS = `seq, withdrawal_id, encode(idempotency_key_ha
   researcher_id, amount_cents, balance_after_cents, note, at`;
 
 /**
- * An account ($1), its researchers, and its withdrawal with the key digest $2 (hex), in one
- * round trip. `seen_version` is read in the statement's snapshot, `version` from the row
- * itself (the newest one, after FOR UPDATE waited): see readAccount.
+ * An account ($1), its researchers, and what the caller asks for besides, in one round trip:
+ * - `prior`: the withdrawal with the key digest $2 (hex);
+ * - `keyholder`: the current (not removed) researcher whose key digest is the next parameter
+ *   (bytea), null when that key does not open the account;
+ * - `lock`: FOR UPDATE, with `seen_version` read in the statement's snapshot while `version`
+ *   comes from the row itself (the newest one, after FOR UPDATE waited): see readAccount.
  */
-export function readAccountSql(lock: boolean): string {
+export function readAccountSql(options: { lock: boolean; prior: boolean; keyholder: boolean }): string {
+  let next = 2;
+  const prior = options.prior
+    ? `,
+       (SELECT row_to_json(w) FROM (SELECT ${WITHDRAWAL_COLUMNS} FROM dcu_withdrawals
+          WHERE account_id = a.account_id AND idempotency_key_hash = decode($${next++}, 'hex')) w) AS prior`
+    : '';
+  const keyholder = options.keyholder
+    ? `,
+       (SELECT k.researcher_id FROM dcu_researchers k
+          WHERE k.account_id = a.account_id AND k.key_digest = $${next++} AND k.removed_at IS NULL) AS keyholder`
+    : '';
+  const seen = options.lock
+    ? `,
+       (SELECT version FROM dcu_accounts WHERE account_id = $1) AS seen_version`
+    : '';
   return `SELECT ${ACCOUNT_COLUMNS},
-       (SELECT version FROM dcu_accounts WHERE account_id = $1) AS seen_version,
        (SELECT json_agg(json_build_object('researcher_id', r.researcher_id, 'name', r.name, 'role', r.role,
                 'removed', r.removed_at IS NOT NULL) ORDER BY r.position)
-          FROM dcu_researchers r WHERE r.account_id = a.account_id) AS researchers,
-       (SELECT row_to_json(w) FROM (SELECT ${WITHDRAWAL_COLUMNS} FROM dcu_withdrawals
-          WHERE account_id = a.account_id AND idempotency_key_hash = decode($2, 'hex')) w) AS prior
-     FROM dcu_accounts a WHERE a.account_id = $1${lock ? ' FOR UPDATE OF a' : ''}`;
+          FROM dcu_researchers r WHERE r.account_id = a.account_id) AS researchers${prior}${keyholder}${seen}
+     FROM dcu_accounts a WHERE a.account_id = $1${options.lock ? ' FOR UPDATE OF a' : ''}`;
 }
+
+/**
+ * The key check of every request with a researcher key, which also hands the withdrawal that
+ * follows it the account it decides on (see PostgresAccountStore.withdraw): $1 account,
+ * $2 digest of the key (bytea).
+ */
+export const AUTHENTICATE_SQL = readAccountSql({ lock: false, prior: false, keyholder: true });
+
+/** A withdrawal's read when it must know the earlier withdrawal under its key: $1 account, $2 key digest (hex). */
+export const READ_FOR_WITHDRAWAL_SQL = readAccountSql({ lock: false, prior: true, keyholder: false });
 
 /** $1 account, $2 seq, $3 withdrawal id, $4 key digest (hex), $5 researcher, $6 amount, $7 balance after, $8 note, $9 at. */
 export const INSERT_WITHDRAWAL_SQL = `INSERT INTO dcu_withdrawals (account_id, seq, withdrawal_id, idempotency_key_hash,
@@ -55,19 +80,25 @@ export const WITHDRAW_SQL = `WITH changed AS (
     SELECT account_id, $3, $9, decode($10, 'hex'), $11, $12, $2, $13, $14 FROM changed`;
 
 /**
- * A pgbench script doing what the store does for one withdrawal of `amountCents` from one
- * account: the read (no lock), then the one-statement conditional write; the same
- * statements, with pgbench variables where the store binds parameters (a fresh random key
- * each time).
+ * A pgbench script doing what the DCU does for one withdrawal of `amountCents` by the
+ * researcher whose key digest is `keyDigestHex`, in the common case: the key check (which
+ * reads the account), then the one-statement conditional write on the version read; the same
+ * statements, with pgbench variables where the store binds parameters (a fresh random
+ * Idempotency-Key each time).
  */
-export function pgbenchWithdrawalScript(accountId: string, researcherId: string, amountCents: number): string {
+export function pgbenchWithdrawalScript(
+  accountId: string,
+  researcherId: string,
+  keyDigestHex: string,
+  amountCents: number,
+): string {
   const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
-  const keyDigest = "encode(sha256((:key)::text::bytea), 'hex')";
+  const idempotencyDigest = "encode(sha256((:key)::text::bytea), 'hex')";
   const bind = (sql: string, values: string[]) =>
     sql.replace(/\$(\d+)/g, (_, index: string) => values[Number(index) - 1]!).replace(/\s+/g, ' ').trim();
   return [
     '\\set key random(1, 9000000000000000000)',
-    `${bind(readAccountSql(false), [literal(accountId), keyDigest])} \\gset`,
+    `${bind(AUTHENTICATE_SQL, [literal(accountId), `decode(${literal(keyDigestHex)}, 'hex')`])} \\gset`,
     `\\set seq :withdrawal_count + 1`,
     `\\set balance :balance_cents - ${amountCents}`,
     `${bind(WITHDRAW_SQL, [
@@ -80,7 +111,7 @@ export function pgbenchWithdrawalScript(accountId: string, researcherId: string,
       'false',
       ':version',
       'gen_random_uuid()',
-      keyDigest,
+      idempotencyDigest,
       literal(researcherId),
       String(amountCents),
       'NULL',
