@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { Client } from 'pg';
 import { checkBalanceChain, checkLedgerArithmetic, readAccountFolder } from './ledger-files';
+import type { LoadResult } from './load';
 
 /**
  * The stores the DCUs and agencies of a system keep their state in: one account folder (and
@@ -192,6 +193,71 @@ export async function readDatabaseLedgers(
   } finally {
     await db.end();
   }
+}
+
+/**
+ * What a store holds against what a load (runLoad) was told, whatever the store: every
+ * account the load opened is there with its deposit; every acknowledged withdrawal is there
+ * exactly once, with the id and amount it was acknowledged with; every withdrawal of those
+ * accounts was acknowledged, or is the retried twin of a request whose answer never came
+ * (counted in `twins`), and never one that was refused.
+ */
+export function checkStoreAgainstLoad(
+  stored: StoredLedgers,
+  load: LoadResult,
+): { problems: string[]; twins: number } {
+  const problems: string[] = [];
+  // Compared on digests of the keys: the database store keeps nothing else.
+  const byDigest = <V>(keys: Map<string, V>) =>
+    new Map([...keys].map(([key, value]) => [keyDigest(key), { key, value }]));
+  const acknowledged = byDigest(load.acknowledged);
+  const unresolved = byDigest(load.unresolved);
+  const refused = byDigest(load.refused);
+  const found = new Map<string, number>();
+  let twins = 0;
+  for (const account of load.accounts) {
+    const ledger = stored.accounts.get(account.accountId);
+    if (!ledger) {
+      problems.push(
+        `${account.accountId}: an account the load opened is not in the ${stored.store} store`,
+      );
+      continue;
+    }
+    if (ledger.initialCents !== account.initialCents)
+      problems.push(
+        `${account.accountId}: initial ${ledger.initialCents} in the store, ${account.initialCents} asked`,
+      );
+    for (const withdrawal of ledger.withdrawals) {
+      const answer = acknowledged.get(withdrawal.keyDigest);
+      if (answer) {
+        found.set(answer.key, (found.get(answer.key) ?? 0) + 1);
+        if (
+          answer.value.withdrawalId !== withdrawal.id ||
+          answer.value.amountCents !== withdrawal.amountCents ||
+          answer.value.accountId !== account.accountId
+        )
+          problems.push(
+            `key ${answer.key}: stored as ${withdrawal.id} of ${withdrawal.amountCents} in ${account.accountId}, acknowledged as ${answer.value.withdrawalId} of ${answer.value.amountCents} in ${answer.value.accountId}`,
+          );
+      } else if (unresolved.has(withdrawal.keyDigest)) {
+        twins += 1;
+      } else {
+        const wasRefused = refused.get(withdrawal.keyDigest);
+        problems.push(
+          `${withdrawal.id} in ${account.accountId} was never acknowledged` +
+            (wasRefused ? ` and was even refused (key ${wasRefused.key})` : ''),
+        );
+      }
+    }
+  }
+  for (const [key, answer] of load.acknowledged) {
+    const times = found.get(key) ?? 0;
+    if (times !== 1)
+      problems.push(
+        `acknowledged withdrawal ${answer.withdrawalId} (key ${key}) is ${times} times in the store`,
+      );
+  }
+  return { problems, twins };
 }
 
 /** A bigint column (pg answers it as text) as a number of cents, which are safe integers. */

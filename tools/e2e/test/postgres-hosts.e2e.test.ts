@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,8 +10,10 @@ import { RegistryClient } from '@grantline/registry-client';
 import {
   baseEnvironment,
   buildApps,
+  checkStoreAgainstLoad,
   listedUrls,
   NetworkLab,
+  readDatabaseLedgers,
   runLoad,
   seedFrom,
   ServiceProcess,
@@ -176,7 +178,9 @@ describe('PostgreSQL across hosts', () => {
       note('agency-1 started again');
     })();
     const [loadResult] = await Promise.all([load.finally(() => faults.finish()), faultsDone]);
-    note(`load done: ${loadResult.acknowledged.size} acknowledged, ${loadResult.failures.length} failures`);
+    note(
+      `load done: ${loadResult.acknowledged.size} acknowledged, ${loadResult.failures.length} failures`,
+    );
 
     // Proposals race for what is left of the budget while agency-2 is SIGKILLed.
     const race = await raceTheBudget(registry, random, note, async () => {
@@ -202,7 +206,7 @@ describe('PostgreSQL across hosts', () => {
         30_000,
         200,
       );
-      const problems = await verify(admin, loadResult);
+      const problems = await verify(admin, database.url('grantline'), loadResult);
       const report = {
         seed: SEED,
         faults: faultLog,
@@ -348,62 +352,16 @@ async function raceTheBudget(
   return { accepted, rejectedForBudget, failures };
 }
 
-/** What the database holds against what the clients were told. */
-async function verify(db: Client, load: LoadResult): Promise<string[]> {
-  const problems: string[] = [];
-  const acknowledged = [...load.acknowledged.values()];
-  const found = await db.query<{
-    withdrawal_id: string;
-    account_id: string;
-    amount_cents: string;
-    key_hash: string;
-  }>(
-    `SELECT withdrawal_id, account_id, amount_cents, encode(idempotency_key_hash, 'hex') AS key_hash
-       FROM dcu_withdrawals WHERE withdrawal_id = ANY($1::uuid[])`,
-    [acknowledged.map((withdrawal) => withdrawal.withdrawalId)],
-  );
-  const byId = new Map(found.rows.map((row) => [row.withdrawal_id, row]));
-  for (const withdrawal of acknowledged) {
-    const row = byId.get(withdrawal.withdrawalId);
-    const keyHash = createHash('sha256').update(withdrawal.idempotencyKey).digest('hex');
-    if (!row)
-      problems.push(`acknowledged withdrawal ${withdrawal.withdrawalId} is not in the database`);
-    else if (
-      row.account_id !== withdrawal.accountId ||
-      Number(row.amount_cents) !== withdrawal.amountCents ||
-      row.key_hash !== keyHash
-    )
-      problems.push(
-        `withdrawal ${withdrawal.withdrawalId} differs from its answer: ${JSON.stringify(row)}`,
-      );
-  }
-  const keyHashes = [...load.acknowledged.keys(), ...load.refused.keys()].map((key) =>
-    createHash('sha256').update(key).digest('hex'),
-  );
-  const twice = await db.query(
-    `SELECT account_id, encode(idempotency_key_hash, 'hex') AS key_hash, count(*)::int AS n FROM dcu_withdrawals
-      WHERE idempotency_key_hash = ANY($1::bytea[]) GROUP BY 1, 2 HAVING count(*) > 1`,
-    [keyHashes.map((hash) => Buffer.from(hash, 'hex'))],
-  );
-  for (const row of twice.rows)
-    problems.push(`key ${row.key_hash} applied ${row.n} times in ${row.account_id}`);
-  const refusedApplied = await db.query<{ n: number }>(
-    'SELECT count(*)::int AS n FROM dcu_withdrawals WHERE idempotency_key_hash = ANY($1::bytea[])',
-    [[...load.refused.keys()].map((key) => createHash('sha256').update(key).digest())],
-  );
-  if (refusedApplied.rows[0]!.n !== 0)
-    problems.push(`${refusedApplied.rows[0]!.n} refused withdrawal(s) were applied`);
-
-  const arithmetic = await db.query(
-    `SELECT a.account_id, a.balance_cents, a.initial_cents, a.withdrawal_count,
-            coalesce(sum(w.amount_cents), 0) AS withdrawn, count(w.seq)::int AS lines, coalesce(max(w.seq), 0) AS last_seq
-       FROM dcu_accounts a LEFT JOIN dcu_withdrawals w USING (account_id)
-      GROUP BY a.account_id
-     HAVING a.balance_cents < 0 OR a.balance_cents <> a.initial_cents - coalesce(sum(w.amount_cents), 0)
-         OR a.withdrawal_count <> count(w.seq) OR coalesce(max(w.seq), 0) <> count(w.seq)`,
-  );
-  for (const row of arithmetic.rows)
-    problems.push(`account arithmetic broken: ${JSON.stringify(row)}`);
+/**
+ * What the database holds against what the clients were told: the withdrawals as every
+ * whole-system test checks them on any store (readDatabaseLedgers, checkStoreAgainstLoad: each
+ * acknowledged one there once with its id, amount and key digest, none refused applied, every
+ * account's balance and numbering sound), then the agency's side.
+ */
+async function verify(db: Client, databaseUrl: string, load: LoadResult): Promise<string[]> {
+  const stored = await readDatabaseLedgers(databaseUrl, []);
+  const againstLoad = checkStoreAgainstLoad(stored, load);
+  const problems = [...stored.problems, ...againstLoad.problems];
 
   // One account per proposal, and the agency and the DCUs agree on which.
   const mismatched = await db.query(
@@ -418,13 +376,6 @@ async function verify(db: Client, load: LoadResult): Promise<string[]> {
     'SELECT proposal_id FROM dcu_accounts GROUP BY 1 HAVING count(*) > 1',
   );
   for (const row of perProposal.rows) problems.push(`two accounts for proposal ${row.proposal_id}`);
-  for (const account of load.accounts) {
-    const listed = await db.query('SELECT 1 FROM dcu_accounts WHERE account_id = $1', [
-      account.accountId,
-    ]);
-    if (listed.rows.length !== 1)
-      problems.push(`account ${account.accountId} the load opened is missing`);
-  }
 
   const budget = await db.query(
     `SELECT b.total_cents, b.committed_cents, b.returned_cents,
