@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { waitFor } from '@grantline/process-kit';
 import { Pool } from 'undici';
 import { summarizeLatencies, type LatencySummary } from './stats';
@@ -23,6 +23,13 @@ export interface PacedOutcome {
   dropped: number;
   /** Heartbeats alone that were due after the first two periods (the registrations' burst is over). */
   steadyLatency: LatencySummary;
+  /** The generator's own CPU time over the run, in seconds (it shares the machine with the server). */
+  generatorCpuSeconds: number;
+  /**
+   * The generator's event-loop delay, p99 and max (ms): an answer read this late was timed this
+   * late, so this bounds how much of the measured latency can be queueing in the generator itself.
+   */
+  generatorLoopDelay: { p99Ms: number; maxMs: number };
 }
 
 /**
@@ -85,6 +92,8 @@ export async function paceHeartbeats(input: {
   }
   interface Connection {
     socket: Socket;
+    /** Closed or failed: what is still written to it can never be answered. */
+    lost: boolean;
     pending: Pending[];
     /** Index of the oldest unanswered request in `pending` (a queue without shifting). */
     head: number;
@@ -104,6 +113,10 @@ export async function paceHeartbeats(input: {
       // Its registration has not been answered yet: the heartbeat goes out when it is,
       // still timed from now.
       waiting[index].push(dueAt);
+      return;
+    }
+    if (connection.lost) {
+      errors += 1;
       return;
     }
     if (!heartbeat) waiting[index] = [];
@@ -174,9 +187,10 @@ export async function paceHeartbeats(input: {
       const opened = connect({ host: target.hostname, port, noDelay: true }, () => resolve(opened));
       opened.once('error', reject);
     });
-    const connection: Connection = { socket, pending: [], head: 0, buffered: undefined };
+    const connection: Connection = { socket, lost: false, pending: [], head: 0, buffered: undefined };
     socket.on('data', (chunk: Buffer) => parse(connection, chunk));
     const lost = () => {
+      connection.lost = true;
       // Requests written but never answered on a connection that broke are errors.
       errors += connection.pending.length - connection.head;
       connection.head = connection.pending.length;
@@ -187,6 +201,10 @@ export async function paceHeartbeats(input: {
     connections.push(connection);
   }
 
+  const loopDelayResolutionMs = 5;
+  const loopDelay = monitorEventLoopDelay({ resolution: loopDelayResolutionMs });
+  loopDelay.enable();
+  const cpuBefore = process.cpuUsage();
   startedAt = performance.now();
   steadyFrom = startedAt + 2 * input.periodMs;
   const done = new Promise<void>((resolve) => {
@@ -214,8 +232,22 @@ export async function paceHeartbeats(input: {
     tick();
   });
   settled();
+  // A server that stops answering must not hold the benchmark (and the machine's bench lock)
+  // for ever: what is unanswered a minute after the schedule ended counts as errors.
+  const gaveUp = setTimeout(() => {
+    for (const connection of connections) {
+      errors += connection.pending.length - connection.head;
+      connection.head = connection.pending.length;
+      connection.lost = true;
+      connection.socket.destroy();
+    }
+    finish();
+  }, 60_000);
   await done;
+  clearTimeout(gaveUp);
   const durationSeconds = (performance.now() - startedAt) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  loopDelay.disable();
   for (const connection of connections) {
     connection.socket.removeAllListeners('close');
     connection.socket.destroy();
@@ -233,6 +265,12 @@ export async function paceHeartbeats(input: {
     steadyLatency: summarizeLatencies(Float64Array.from(steadyLatencies).sort()),
     durationSeconds,
     maxBacklog,
+    generatorCpuSeconds: (cpu.user + cpu.system) / 1e6,
+    generatorLoopDelay: {
+      // The histogram holds whole intervals (the resolution plus the delay).
+      p99Ms: Math.max(0, loopDelay.percentile(99) / 1e6 - loopDelayResolutionMs),
+      maxMs: Math.max(0, loopDelay.max / 1e6 - loopDelayResolutionMs),
+    },
   };
 }
 

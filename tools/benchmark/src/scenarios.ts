@@ -47,6 +47,7 @@ const TITLES: Record<ScenarioId, string> = {
   'registry-lookup': `registry GET /services/:type, ${REGISTRY_INSTANCES} instances of that type`,
   'registry-lookup-spread': `registry GET /services/:type, ${REGISTRY_INSTANCES} instances over ${SPREAD_TYPES} types`,
   'registry-lookup-limit1': `registry GET /services/:type?limit=1, one random instance of ${REGISTRY_INSTANCES}`,
+  'node-http-heartbeats-10k': `bare node:http server taking the same ${HEARTBEAT_INSTANCES.toLocaleString('en-US')} instances' registrations and heartbeats`,
   'registry-heartbeats-10k': `registry holding ${HEARTBEAT_INSTANCES.toLocaleString('en-US')} instances, each heartbeating once a second`,
   'node-http-wait-5k': `bare node:http server answering ${WATCHERS.toLocaleString('en-US')} held requests at once`,
   'registry-watch-5k': `registry: ${WATCHERS.toLocaleString('en-US')} watchers of one type learn of a registration`,
@@ -108,7 +109,14 @@ export const SCENARIOS: Record<ScenarioId, ScenarioRunner> = {
       (index) => ({ type: 'bench-target', port: 20_000 + index }),
       '?limit=1',
     ),
-  'registry-heartbeats-10k': heartbeatScenario,
+  'node-http-heartbeats-10k': (harness) =>
+    heartbeatScenario(harness, 'node-http-heartbeats-10k', (label) =>
+      harness.start(label, path.join(__dirname, 'servers', 'node-http-heartbeat.js'), harness.serviceEnv({})),
+    ),
+  'registry-heartbeats-10k': (harness) =>
+    heartbeatScenario(harness, 'registry-heartbeats-10k', (label) =>
+      harness.startApp('registry', { HEARTBEAT_INTERVAL_MS: '1000', LOG_LEVEL: 'warn' }, label),
+    ),
   'node-http-wait-5k': waitBaselineScenario,
   'registry-watch-5k': watchScenario,
 
@@ -667,15 +675,16 @@ export function keySource(label: string): () => string {
  * One registry holding 10,000 instances, each heartbeating once a second (spread evenly over
  * the second, as real instances' own timers would), for the scenario's duration. The rate
  * is the one really reached, counted over the real elapsed time; latency runs from when each
- * heartbeat was due. Afterwards every instance must still be listed.
+ * heartbeat was due. Afterwards every instance must still be listed. The same generator
+ * against a bare node:http server (`node-http-heartbeats-10k`) is the reference: what any
+ * Node server gets from this machine at that moment.
  */
-async function heartbeatScenario(harness: Harness): Promise<ScenarioResult> {
-  const id = 'registry-heartbeats-10k';
-  const registry = await harness.startApp(
-    'registry',
-    { HEARTBEAT_INTERVAL_MS: '1000', LOG_LEVEL: 'warn' },
-    id,
-  );
+async function heartbeatScenario(
+  harness: Harness,
+  id: 'registry-heartbeats-10k' | 'node-http-heartbeats-10k',
+  start: (label: string) => ReturnType<Harness['start']>,
+): Promise<ScenarioResult> {
+  const registry = await start(id);
   try {
     const instances = Array.from({ length: HEARTBEAT_INSTANCES }, (_, index) => ({
       type: `bench-${index % 10}`,
@@ -725,9 +734,12 @@ async function heartbeatScenario(harness: Harness): Promise<ScenarioResult> {
       durationSeconds: outcome.durationSeconds,
       succeeded: outcome.statusCounts['204'] ?? 0,
       statusCounts: outcome.statusCounts,
-      ...(cpuBefore !== undefined && cpuAfter !== undefined
-        ? { cpu: { [id]: (cpuAfter - cpuBefore) / outcome.durationSeconds } }
-        : {}),
+      cpu: {
+        ...(cpuBefore !== undefined && cpuAfter !== undefined
+          ? { [id]: (cpuAfter - cpuBefore) / outcome.durationSeconds }
+          : {}),
+        'load generator': outcome.generatorCpuSeconds / outcome.durationSeconds,
+      },
       ...(rss !== undefined ? { rssBytes: { [id]: rss } } : {}),
       ...(peak !== undefined ? { peakRssBytes: peak } : {}),
       notes: [
@@ -739,7 +751,9 @@ async function heartbeatScenario(harness: Harness): Promise<ScenarioResult> {
         `heartbeats due after the first 2 s (the 10,000 registrations' burst over): p50 ` +
           `${outcome.steadyLatency.p50Ms.toFixed(1)} ms, p99 ${outcome.steadyLatency.p99Ms.toFixed(1)} ms ` +
           `(the target above is judged on every message)`,
-        ...(peak !== undefined ? [`registry peak RSS ${(peak / 1024 / 1024).toFixed(0)} MB`] : []),
+        `the load generator's own event loop was late by at most ${outcome.generatorLoopDelay.maxMs.toFixed(1)} ms ` +
+          `(p99 ${outcome.generatorLoopDelay.p99Ms.toFixed(1)} ms): at most that much of the latency above is queueing in the generator itself`,
+        ...(peak !== undefined ? [`peak RSS ${(peak / 1024 / 1024).toFixed(0)} MB`] : []),
       ],
     };
   } finally {

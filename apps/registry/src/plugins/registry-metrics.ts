@@ -40,15 +40,21 @@ const registryMetrics: FastifyPluginAsync = async (app) => {
     for (const entry of entries) expiries.inc({ type: entry.type });
   });
   app.addHook('onClose', async () => stopCounting());
-  app.addHook('onResponse', async (request, reply) => {
-    if (request.method !== 'POST') return;
-    const route = request.routeOptions.url;
-    if (route === '/heartbeat') {
-      if (reply.statusCode === 204) heartbeats.inc({ outcome: 'known' });
-      else if (reply.statusCode === 404) heartbeats.inc({ outcome: 'unknown' });
-    } else if (route === '/register' && reply.statusCode === 201) {
-      registrations.inc({ type: (request.body as { type: string }).type });
+  // The heartbeat's two outcomes as children made once: a heartbeat then costs one increment,
+  // not a label lookup. A callback hook (no promise): it runs on every heartbeat.
+  const known = heartbeats.labels({ outcome: 'known' });
+  const unknown = heartbeats.labels({ outcome: 'unknown' });
+  app.addHook('onResponse', (request, reply, done) => {
+    if (request.method === 'POST') {
+      const route = request.routeOptions.url;
+      if (route === '/heartbeat') {
+        if (reply.statusCode === 204) known.inc();
+        else if (reply.statusCode === 404) unknown.inc();
+      } else if (route === '/register' && reply.statusCode === 201) {
+        registrations.inc({ type: (request.body as { type: string }).type });
+      }
     }
+    done();
   });
 };
 

@@ -6,10 +6,17 @@ import {
   RegisterRequest,
   RegisterResponse,
 } from '@grantline/contracts';
-import { bearerToken, describedResponse, HttpError } from '@grantline/service-kit';
+import { bearerToken, describedResponse, errorBody, HttpError } from '@grantline/service-kit';
 import { Type } from '@sinclair/typebox';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RegistrationAuthority } from '../domain/registration-auth';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The bearer token of a membership request, once the onRequest check found it a credential. */
+    presentedToken: string;
+  }
+}
 
 export interface MembershipRoutesOptions {
   registryToken: string;
@@ -24,23 +31,28 @@ export const membershipRoutes: FastifyPluginAsyncTypebox<MembershipRoutesOptions
   options,
 ) => {
   const authority = new RegistrationAuthority(options.registryToken);
+  app.decorateRequest('presentedToken', '');
   // onRequest, before validation: without a credential a caller learns nothing, not even a 400.
-  app.addHook('onRequest', async (request) => {
+  // A callback hook (no promise): it runs on every heartbeat.
+  app.addHook('onRequest', (request, _reply, done) => {
     const presented = bearerToken(request.headers.authorization);
     if (presented === undefined) {
-      throw new HttpError(401, 'Missing "Authorization: Bearer <registration token>" header.');
+      return done(new HttpError(401, 'Missing "Authorization: Bearer <registration token>" header.'));
     }
     if (authority.classify(presented) === 'invalid') {
-      throw new HttpError(
-        401,
-        'The bearer token is neither REGISTRY_TOKEN nor a registration token (64 lowercase hex digits).',
+      return done(
+        new HttpError(
+          401,
+          'The bearer token is neither REGISTRY_TOKEN nor a registration token (64 lowercase hex digits).',
+        ),
       );
     }
+    request.presentedToken = presented;
+    done();
   });
   /** Refuses (403) a registration token of another type; REGISTRY_TOKEN acts for every type. */
   const requireActingFor = (request: FastifyRequest, type: string, action: string): void => {
-    const presented = bearerToken(request.headers.authorization) ?? '';
-    if (authority.allows(presented, type)) return;
+    if (authority.allows(request.presentedToken, type)) return;
     request.log.warn({ type, action }, 'registration token of another type refused');
     throw new HttpError(
       403,
@@ -122,10 +134,11 @@ export const membershipRoutes: FastifyPluginAsyncTypebox<MembershipRoutesOptions
       },
     },
     async (request, reply) => {
-      const type = app.instances.typeOf(request.body.id);
-      if (type === undefined) throw unknownInstance(request.body.id);
+      const { id } = request.body;
+      const type = app.instances.typeOf(id);
+      if (type === undefined) return unknownInstance(reply, id);
       requireActingFor(request, type, 'heartbeat');
-      if (!app.instances.heartbeat(request.body.id)) throw unknownInstance(request.body.id);
+      if (!app.instances.heartbeat(id)) return unknownInstance(reply, id);
       return reply.status(204).send(null);
     },
   );
@@ -149,17 +162,22 @@ export const membershipRoutes: FastifyPluginAsyncTypebox<MembershipRoutesOptions
     },
     async (request, reply) => {
       const type = app.instances.typeOf(request.body.id);
-      if (type === undefined) throw unknownInstance(request.body.id);
+      if (type === undefined) return unknownInstance(reply, request.body.id);
       requireActingFor(request, type, 'unregister');
-      if (!app.instances.unregister(request.body.id)) throw unknownInstance(request.body.id);
+      if (!app.instances.unregister(request.body.id)) return unknownInstance(reply, request.body.id);
       request.log.info({ instanceId: request.body.id }, 'instance unregistered');
       return reply.status(204).send(null);
     },
   );
 };
 
-function unknownInstance(id: string): HttpError {
-  return new HttpError(404, `No live instance has id ${id}; register again.`);
+/**
+ * The 404 for an id the registry does not know, sent as an answer rather than thrown: when a
+ * loaded registry lets instances expire, every one of their heartbeats lands here, and an
+ * Error per miss (its stack captured, then the error handler) cost more than the heartbeat.
+ */
+function unknownInstance(reply: FastifyReply, id: string): FastifyReply {
+  return reply.status(404).send(errorBody(404, `No live instance has id ${id}; register again.`));
 }
 
 function isHttpUrl(value: string): boolean {
