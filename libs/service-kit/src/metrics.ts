@@ -9,6 +9,7 @@ import {
   type CounterConfiguration,
   type GaugeConfiguration,
   type HistogramConfiguration,
+  type Metric,
 } from 'prom-client';
 
 declare module 'fastify' {
@@ -81,28 +82,92 @@ export class ServiceMetrics {
 export function installMetrics(app: FastifyInstance): ServiceMetrics {
   const metrics = new ServiceMetrics();
   app.decorate('metrics', metrics);
-  const durations = metrics.histogram({
-    name: 'http_request_duration_seconds',
-    help: 'Time from receiving a request to the end of its answer, by method, route pattern and status code.',
-    labelNames: ['method', 'route', 'status_code'] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-  });
+  const durations = new RequestDurations(metrics.registry);
   const replays = metrics.counter({
     name: 'grantline_idempotent_replays_total',
     help: 'Answers repeated for a request whose Idempotency-Key was already applied (nothing applied again), by route.',
     labelNames: ['method', 'route'] as const,
   });
-  app.addHook('onResponse', async (request, reply) => {
+  // A callback hook: every request runs it, and a promise each costs more than the counting.
+  app.addHook('onResponse', (request, reply, done) => {
     // Requests that matched no route share one series, whatever their URL.
     const route = request.routeOptions.url ?? 'unmatched';
-    durations.observe(
-      { method: request.method, route, status_code: reply.statusCode },
-      reply.elapsedTime / 1000,
-    );
+    durations.count(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
     if (reply.getHeader('idempotent-replayed') === 'true')
       replays.inc({ method: request.method, route });
+    done();
   });
   return metrics;
+}
+
+interface DurationSeries {
+  labels: { method: string; route: string; status_code: number };
+  /** Observations per bucket (not cumulative), in the order of BOUNDS. */
+  buckets: number[];
+  sum: number;
+  count: number;
+}
+
+/**
+ * `http_request_duration_seconds`, a histogram exported as prom-client exports one (the same
+ * lines, labels in the same order), but counted through a map and a plain array: prom-client's
+ * `observe` checks and hashes the labels and keys its buckets by number on every call, about
+ * 2 µs of each request in a profile of the DCU's reads. A registry takes any metric with
+ * `get()` (prom-client's `Metric` interface).
+ */
+export class RequestDurations {
+  private static readonly BOUNDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+  readonly name = 'http_request_duration_seconds';
+  readonly help = 'Time from receiving a request to the end of its answer, by method, route pattern and status code.';
+  readonly type = 'histogram' as const;
+  readonly aggregator = 'sum' as const;
+  private series = new Map<string, DurationSeries>();
+
+  constructor(registry: Registry) {
+    registry.registerMetric(this as unknown as Metric);
+  }
+
+  count(method: string, route: string, statusCode: number, seconds: number): void {
+    const key = `${statusCode} ${method} ${route}`;
+    let series = this.series.get(key);
+    if (series === undefined) {
+      series = {
+        labels: { method, route, status_code: statusCode },
+        buckets: RequestDurations.BOUNDS.map(() => 0),
+        sum: 0,
+        count: 0,
+      };
+      this.series.set(key, series);
+    }
+    const bounds = RequestDurations.BOUNDS;
+    let bucket = 0;
+    while (bucket < bounds.length && seconds > bounds[bucket]!) bucket++;
+    if (bucket < bounds.length) series.buckets[bucket]! += 1;
+    series.sum += seconds;
+    series.count += 1;
+  }
+
+  /** Per series: the cumulative buckets, +Inf, sum and count, as prom-client's Histogram. */
+  async get() {
+    const values: { labels: Record<string, string | number>; value: number; metricName: string }[] = [];
+    for (const { labels, buckets, sum, count } of this.series.values()) {
+      let cumulative = 0;
+      RequestDurations.BOUNDS.forEach((bound, index) => {
+        cumulative += buckets[index]!;
+        values.push({ labels: { le: bound, ...labels }, value: cumulative, metricName: `${this.name}_bucket` });
+      });
+      values.push(
+        { labels: { le: '+Inf', ...labels }, value: count, metricName: `${this.name}_bucket` },
+        { labels: { ...labels }, value: sum, metricName: `${this.name}_sum` },
+        { labels: { ...labels }, value: count, metricName: `${this.name}_count` },
+      );
+    }
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+
+  reset(): void {
+    this.series = new Map();
+  }
 }
 
 /** `GET /metrics`: Prometheus text format. Register after `registerOpenApi`, like the other routes. */

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { Type } from '@sinclair/typebox';
-import { createServer, metricsRoute, registerOpenApi } from '../src';
+import { Histogram, Registry } from 'prom-client';
+import { createServer, metricsRoute, registerOpenApi, RequestDurations } from '../src';
 import { metricValue } from '../src/testing';
 
 /** An app whose pino lines land in `lines`, with one route that counts something. */
@@ -161,6 +162,42 @@ describe('GET /metrics', () => {
     } finally {
       await app.close();
     }
+  });
+
+  it('exports the request durations exactly as a prom-client Histogram of the same observations', async () => {
+    const ours = new Registry();
+    const durations = new RequestDurations(ours);
+    const reference = new Registry();
+    const histogram = new Histogram({
+      name: durations.name,
+      help: durations.help,
+      labelNames: ['method', 'route', 'status_code'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [reference],
+    });
+    // On a bucket's bound, between bounds, beyond the last, and a route that needs escaping.
+    const observations: [string, string, number, number][] = [
+      ['GET', '/accounts/:accountId', 200, 0.001],
+      ['GET', '/accounts/:accountId', 200, 0.0004],
+      ['GET', '/accounts/:accountId', 200, 0.0011],
+      ['GET', '/accounts/:accountId', 401, 0.2],
+      ['POST', 'unmatched', 404, 12],
+      ['GET', '/a"b\\c', 503, 10],
+    ];
+    for (const [method, route, statusCode, seconds] of observations) {
+      durations.count(method, route, statusCode, seconds);
+      histogram.observe({ method, route, status_code: statusCode }, seconds);
+    }
+    expect(await ours.metrics()).toBe(await reference.metrics());
+    expect(await ours.getMetricsAsJSON()).toEqual(
+      (await reference.getMetricsAsJSON()).map((metric) => ({
+        ...metric,
+        // Without prom-client's `exemplar: null`, which we do not keep.
+        values: metric.values.map((value) => ({ ...value, exemplar: undefined })),
+      })),
+    );
+    ours.resetMetrics();
+    expect(await ours.metrics()).toBe(`# HELP ${durations.name} ${durations.help}\n# TYPE ${durations.name} histogram\n`);
   });
 
   it('keeps each app its own counters when one process builds several', async () => {

@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, onResponseHookHandler } from 'fastify';
 import type { ServiceMetrics } from '@grantline/service-kit';
 import type { StoreObserver } from '../storage/files/file-store';
 
@@ -27,14 +27,18 @@ const dcuMetrics: FastifyPluginAsync = async (app) => {
     help: 'Withdrawals by outcome: committed, replayed, refused (409/410/422), rejected (other 4xx), unavailable (503), failed.',
     labelNames: ['outcome'] as const,
   });
-  app.addHook('onResponse', async (request, reply) => {
-    if (request.method !== 'POST' || request.routeOptions.url !== WITHDRAWALS_ROUTE) return;
+  const countWithdrawal: onResponseHookHandler = (_request, reply, done) => {
     withdrawals.inc({
-      outcome: withdrawalOutcome(
-        reply.statusCode,
-        reply.getHeader('idempotent-replayed') === 'true',
-      ),
+      outcome: withdrawalOutcome(reply.statusCode, reply.getHeader('idempotent-replayed') === 'true'),
     });
+    done();
+  };
+  // On the withdrawal route alone, so no other request (a read, say) pays for the check.
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (route.url !== WITHDRAWALS_ROUTE || !methods.includes('POST')) return;
+    const existing = route.onResponse === undefined ? [] : Array.isArray(route.onResponse) ? route.onResponse : [route.onResponse];
+    route.onResponse = [...existing, countWithdrawal];
   });
 };
 

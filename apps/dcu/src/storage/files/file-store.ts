@@ -194,10 +194,12 @@ export class FileAccountStore implements AccountStore {
   }
 
   async authenticate(accountId: string, key: string): Promise<Member | undefined> {
-    const entry = await this.entry(accountId);
+    // A loaded account and a fresh look at its ledger cost a read no await (reads are the hot path).
+    const entry = this.entries.get(accountId.toLowerCase()) ?? (await this.entry(accountId));
     if (!entry) return undefined;
     // Another instance may have added or removed this researcher a moment ago.
-    if (await this.ledgerGrew(entry)) await entry.mutex.runExclusive(() => this.catchUp(entry, false));
+    if (!this.lookedLately(entry) && (await this.ledgerGrew(entry)))
+      await entry.mutex.runExclusive(() => this.catchUp(entry, false));
     let researcherId = entry.keys.researcherFor(key);
     if (researcherId === undefined && (await this.ledgerGrew(entry, { evenIfFresh: true }))) {
       // A key we do not know may belong to a student added on another instance just now.
@@ -214,7 +216,7 @@ export class FileAccountStore implements AccountStore {
 
   /** The account now; `authenticate`, which comes first, has caught up with other instances. */
   async view(accountId: string): Promise<AccountView> {
-    const entry = await this.requireEntry(accountId);
+    const entry = this.entries.get(accountId.toLowerCase()) ?? (await this.requireEntry(accountId));
     return accountView(entry.state, this.now());
   }
 
@@ -484,10 +486,14 @@ export class FileAccountStore implements AccountStore {
    * re-reads the ledger under the lock, so no decision about money is made on stale state.)
    */
   private async ledgerGrew(entry: LoadedAccount, options: { evenIfFresh?: boolean } = {}): Promise<boolean> {
-    const now = performance.now();
-    if (!options.evenIfFresh && now - entry.sizeCheckedAt < (this.options.readFreshnessMs ?? FRESHNESS_MS)) return false;
-    entry.sizeCheckedAt = now;
+    if (!options.evenIfFresh && this.lookedLately(entry)) return false;
+    entry.sizeCheckedAt = performance.now();
     return (await entry.ledger.size()) > Math.max(entry.appliedBytes, entry.writingEnd);
+  }
+
+  /** Whether `ledgerGrew` looked at the file less than the read freshness ago. */
+  private lookedLately(entry: LoadedAccount): boolean {
+    return performance.now() - entry.sizeCheckedAt < (this.options.readFreshnessMs ?? FRESHNESS_MS);
   }
 
   /**
