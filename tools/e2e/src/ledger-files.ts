@@ -12,6 +12,8 @@ export interface LedgerLine {
   amountCents?: number;
   balanceAfterCents?: number;
   idempotencyKey?: string;
+  /** Of a `closed` record: what the account handed back to the agency. */
+  returnedCents?: number;
 }
 
 export interface AccountFiles {

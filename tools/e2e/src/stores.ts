@@ -35,6 +35,18 @@ export interface StoredAccount {
   initialCents: number;
   /** In the order they were applied. */
   withdrawals: StoredWithdrawal[];
+  /** Once the account ended (expired or spent). */
+  closeout: StoredCloseout | undefined;
+}
+
+export interface StoredCloseout {
+  /** What the account handed back to the agency: its balance when it closed. */
+  returnedCents: number;
+  /**
+   * The agency confirmed it counted that money, and the store shows nothing more to send
+   * (on files: the acknowledgement is in the ledger and the account left the outbox `ends/`).
+   */
+  acknowledged: boolean;
 }
 
 export interface StoredLedgers {
@@ -72,6 +84,13 @@ export async function readFileLedgers(accountDir: string): Promise<StoredLedgers
     // none); it is counted when it is not there.
     if (files.snapshot === undefined) withoutSnapshot += 1;
     const opened = files.records[0];
+    const closed = files.records.filter((record) => record.type === 'closed');
+    const acknowledgements = files.records.filter(
+      (record) => record.type === 'closeout-acknowledged',
+    ).length;
+    if (closed.length > 1) problems.push(`${files.accountId}: closed ${closed.length} times`);
+    if (acknowledgements > 0 && closed.length === 0)
+      problems.push(`${files.accountId}: a closeout acknowledged, of an account never closed`);
     const account: StoredAccount = {
       accountId: files.accountId,
       initialCents: opened?.type === 'opened' ? (opened.initialCents ?? 0) : 0,
@@ -83,6 +102,14 @@ export async function readFileLedgers(accountDir: string): Promise<StoredLedgers
           balanceAfterCents: record.balanceAfterCents ?? 0,
           keyDigest: keyDigest(record.idempotencyKey ?? ''),
         })),
+      closeout:
+        closed[0] === undefined
+          ? undefined
+          : {
+              returnedCents: closed[0].returnedCents ?? -1,
+              acknowledged:
+                acknowledgements > 0 && !folder.endsListed.includes(files.accountId),
+            },
     };
     withdrawals += account.withdrawals.length;
     accounts.set(account.accountId, account);
@@ -129,7 +156,13 @@ export async function readDatabaseLedgers(
       initial_cents: string;
       balance_cents: string;
       withdrawal_count: number;
-    }>('SELECT account_id, initial_cents, balance_cents, withdrawal_count FROM dcu_accounts');
+      returned_cents: string | null;
+      closeout_acknowledged: boolean;
+    }>(
+      `SELECT account_id, initial_cents, balance_cents, withdrawal_count, returned_cents,
+              closeout_acknowledged
+         FROM dcu_accounts`,
+    );
     const withdrawalRows = await db.query<{
       account_id: string;
       seq: number;
@@ -161,6 +194,10 @@ export async function readDatabaseLedgers(
           balanceAfterCents: cents(withdrawal.balance_after_cents),
           keyDigest: withdrawal.key_digest,
         })),
+        closeout:
+          row.returned_cents === null
+            ? undefined
+            : { returnedCents: cents(row.returned_cents), acknowledged: row.closeout_acknowledged },
       };
       accounts.set(account.accountId, account);
       const gap = rows.findIndex((withdrawal, index) => withdrawal.seq !== index + 1);

@@ -1,15 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
 import { request } from 'undici';
-import { GrantlineSystem } from '../src';
+import { GrantlineSystem, STORES } from '../src';
 
 /**
  * The happy path over real HTTP, with every service a real process on port 0: a proposal
  * becomes an account on a DCU found through the registry, the owner adds a student, the
- * student withdraws. Plus the funding bounds, checked in the account folder.
+ * student withdraws. Plus the funding bounds, checked in the store itself. On each store.
  */
-describe('a grant from proposal to withdrawal', () => {
-  const system = new GrantlineSystem({ agencies: 1, dcus: 1, heartbeatIntervalMs: 500 });
+describe.each(STORES)('a grant from proposal to withdrawal, on %s', (store) => {
+  const system = new GrantlineSystem({ agencies: 1, dcus: 1, heartbeatIntervalMs: 500, store });
 
   beforeAll(() => system.start(), 60_000);
   afterAll(() => system.destroy(), 30_000);
@@ -44,10 +43,14 @@ describe('a grant from proposal to withdrawal', () => {
       },
     });
 
-  const accountFiles = async () =>
-    (await readdir(system.accountDir)).filter((name) => name.endsWith('.json')).sort();
+  /** The accounts the store holds, read without the DCU's code; the store must be sound. */
+  const storedAccounts = async () => {
+    const stored = await system.readLedgers();
+    expect(stored.problems).toEqual([]);
+    return [...stored.accounts.keys()].sort();
+  };
 
-  it('rejects 29,999,999 and 50,000,001 cents at once and writes no file', async () => {
+  it('rejects 29,999,999 and 50,000,001 cents at once and stores no account', async () => {
     for (const amountCents of [29_999_999, 50_000_001]) {
       const answer = await propose(amountCents);
       expect(answer.status).toBe(201);
@@ -56,17 +59,15 @@ describe('a grant from proposal to withdrawal', () => {
         reason: expect.stringMatching(/300,000/),
       });
     }
-    expect(await accountFiles()).toEqual([]);
+    expect(await storedAccounts()).toEqual([]);
   });
 
-  it('accepts both bounds, one account file each', async () => {
+  it('accepts both bounds, one stored account each', async () => {
     for (const amountCents of [30_000_000, 50_000_000]) {
-      const before = await accountFiles();
+      const before = await storedAccounts();
       const answer = await propose(amountCents);
       expect(answer.body).toMatchObject({ status: 'accepted', dcuUrl: system.liveUrls().dcu[0] });
-      expect(await accountFiles()).toEqual(
-        [...before, `${String(answer.body['accountId'])}.json`].sort(),
-      );
+      expect(await storedAccounts()).toEqual([...before, String(answer.body['accountId'])].sort());
     }
   });
 
@@ -134,5 +135,18 @@ describe('a grant from proposal to withdrawal', () => {
         researcherId: student.body['researcherId'],
       }),
     ]);
+    // The store holds what the API answered, once.
+    const stored = (await system.readLedgers()).accounts.get(accountId);
+    expect(stored).toMatchObject({
+      initialCents: 42_000_000,
+      withdrawals: [
+        {
+          id: withdrawal.body['withdrawalId'],
+          amountCents: 123_456,
+          balanceAfterCents: 42_000_000 - 123_456,
+        },
+      ],
+      closeout: undefined,
+    });
   });
 });
