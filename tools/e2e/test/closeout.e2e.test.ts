@@ -1,18 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
-import path from 'node:path';
 import { request } from 'undici';
-import { GrantlineSystem } from '../src';
+import { GrantlineSystem, STORES, waitFor } from '../src';
 
 /**
  * Unspent money goes back to the funder: with default timing (DAY_MS 1000), an account of one
  * day that nobody touches after a withdrawal closes on its own, and within 3 seconds of its end
  * the account shows what it returned, the proposal is "closed" with that amount, and the
- * agency's budget counted it exactly once. Two DCUs share the folder; both look for ended
- * accounts, the money is still counted once.
+ * agency's budget counted it exactly once. Two DCUs share the store (one folder, or one
+ * database); both look for ended accounts, the money is still counted once.
  */
-describe('closeout: an ended account hands its balance back to the agency', () => {
-  const system = new GrantlineSystem({ agencies: 1, dcus: 2, heartbeatIntervalMs: 500 });
+describe.each(STORES)('closeout: an ended account hands its balance back to the agency, on %s', (store) => {
+  const system = new GrantlineSystem({ agencies: 1, dcus: 2, heartbeatIntervalMs: 500, store });
 
   beforeAll(() => system.start(), 60_000);
   afterAll(() => system.destroy(), 30_000);
@@ -70,13 +68,24 @@ describe('closeout: an ended account hands its balance back to the agency', () =
     expect(closed).toMatchObject({ status: 'closed', returnedCents });
     expect(Number(budget['returnedCents']) - Number(budgetBefore['returnedCents'])).toBe(returnedCents);
 
-    // Once the DCU recorded the acknowledgement its outbox entry is gone; both DCUs keep looking
-    // for ended accounts, and the money stays counted once.
-    const outbox = path.join(system.accountDir, 'ends');
-    for (const deadline = Date.now() + 20_000; (await readdir(outbox)).some((name) => name.startsWith(String(accountId))); ) {
-      if (Date.now() > deadline) throw new Error('the closeout never left the outbox');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    // Once the DCU recorded the acknowledgement the store shows nothing more to send (on files:
+    // the account left the outbox); both DCUs keep looking for ended accounts, and the money
+    // stays counted once.
+    const stored = await waitFor(
+      'the closeout acknowledged in the store',
+      async () => {
+        const ledgers = await system.readLedgers();
+        return ledgers.accounts.get(String(accountId))?.closeout?.acknowledged ? ledgers : undefined;
+      },
+      20_000,
+      50,
+    );
+    expect(stored.problems).toEqual([]);
+    expect(stored.accounts.get(String(accountId))).toMatchObject({
+      initialCents: 30_000_000,
+      withdrawals: [{ amountCents: 1_234, balanceAfterCents: returnedCents }],
+      closeout: { returnedCents, acknowledged: true },
+    });
     const later = (await call(`${agency}/budget`)).body;
     expect(Number(later['returnedCents']) - Number(budgetBefore['returnedCents'])).toBe(returnedCents);
   });
