@@ -1,12 +1,12 @@
-import { readdir } from 'node:fs/promises';
 import { request } from 'undici';
 import { accountIdFor, uuidV5 } from '@grantline/service-kit';
-import { GrantlineSystem, waitFor } from '../src';
+import { GrantlineSystem, STORES, waitFor } from '../src';
 
 /**
- * The agency as funder of record, with real processes: agencies on one AGENCY_DIR share one
- * budget, whichever of them is SIGKILLed when; the DCU hands unspent money back when an
- * account ends, counted once, with a DCU and an agency killed around that moment.
+ * The agency as funder of record, with real processes: agencies on one store (one AGENCY_DIR,
+ * or one database) share one budget, whichever of them is SIGKILLed when; the DCU hands
+ * unspent money back when an account ends, counted once, with a DCU and an agency killed
+ * around that moment. On each store.
  */
 
 jest.setTimeout(180_000);
@@ -34,12 +34,14 @@ const proposal = (durationDays: number) => ({
   durationDays,
 });
 
-describe('two agencies on one folder race proposals against a small budget; one is SIGKILLed mid-way', () => {
+describe.each(STORES)('two agencies on one store race proposals against a small budget; one is SIGKILLed mid-way, on %s', (store) => {
   const BUDGET = 200_000_000; // room for exactly five proposals of 400,000 euro
   const system = new GrantlineSystem({
     agencies: 2,
     dcus: 1,
-    heartbeatIntervalMs: 300,
+    // The registry keeps the paused DCU listed (TTL three of these) while the victim is killed.
+    heartbeatIntervalMs: 2000,
+    store,
     env: { agency: { AGENCY_BUDGET_CENTS: String(BUDGET), RECOVERY_INTERVAL_MS: '100' } },
   });
 
@@ -49,21 +51,37 @@ describe('two agencies on one folder race proposals against a small budget; one 
   it('never overcommits, and the survivor finishes or releases every reservation by itself', async () => {
     const [victim, survivor] = system.agencies as [NonNullable<(typeof system.agencies)[0]>, NonNullable<(typeof system.agencies)[0]>];
     const keys = Array.from({ length: 24 }, (_, index) => `race-${index}`);
-    // Every request in flight at once, half to the agency about to die.
-    const sent = keys.map((key, index) =>
-      call(`${(index % 2 === 0 ? victim : survivor).url}/proposals`, {
-        method: 'POST',
-        headers: { 'idempotency-key': key },
-        body: proposal(3650),
-      }).catch((error: unknown) => ({ status: 0, body: { error: String(error) } as Record<string, unknown> })),
-    );
-    // Kill it once it has written its first decisions, while others are in flight.
-    await waitFor('the first decisions on record', async () => {
-      const budget = await call(`${survivor.url}/budget`);
-      return (budget.body.committedCents as number) > 0;
-    }, 30_000, 5);
-    await victim.kill('SIGKILL');
-    const answers = await Promise.all(sent);
+    let answers: { status: number; body: Record<string, unknown> }[] = [];
+    const [dcu] = system.dcus as [NonNullable<(typeof system.dcus)[0]>];
+    // The DCU is paused (SIGSTOP), so every reservation stays between its reserving and its
+    // account's opening; the victim dies right there, whatever the speed of the store.
+    process.kill(dcu.pid!, 'SIGSTOP');
+    let paused = true;
+    try {
+      // Half the requests to the agency about to die. Its first one goes ahead, so it surely holds
+      // a reservation; then all the others at once, both agencies racing for the rest.
+      const send = (key: string, index: number) =>
+        call(`${(index % 2 === 0 ? victim : survivor).url}/proposals`, {
+          method: 'POST',
+          headers: { 'idempotency-key': key },
+          body: proposal(3650),
+        }).catch((error: unknown) => ({ status: 0, body: { error: String(error) } as Record<string, unknown> }));
+      const views = (some: string[]) => Promise.all(some.map((key) => call(`${survivor.url}/proposals/${proposalIdOf(key)}`)));
+      const isPending = (view: { body: Record<string, unknown> }) => view.body.status === 'accepted' && view.body.accountId === undefined;
+      const first = send(keys[0]!, 0);
+      await waitFor('the victim\'s first reservation', async () => (await views([keys[0]!])).some(isPending), 30_000, 5);
+      const sent = [first, ...keys.slice(1).map((key, index) => send(key, index + 1))];
+      // Kill it once the budget is taken: every reservation made, none has its account yet.
+      await waitFor('the whole budget reserved', async () => (await call(`${survivor.url}/budget`)).body.committedCents === BUDGET, 30_000, 5);
+      const pendingAtKill = (await views(keys)).filter(isPending).length;
+      expect(pendingAtKill).toBe(5);
+      await victim.kill('SIGKILL');
+      process.kill(dcu.pid!, 'SIGCONT');
+      paused = false;
+      answers = await Promise.all(sent);
+    } finally {
+      if (paused) process.kill(dcu.pid!, 'SIGCONT');
+    }
 
     // The survivor's recovery leaves no reservation unconfirmed: each one shows an account, or is gone.
     const views = await waitFor(
@@ -82,9 +100,11 @@ describe('two agencies on one folder race proposals against a small budget; one 
     expect(budget.committedCents as number).toBeLessThanOrEqual(BUDGET);
     expect(budget.availableCents).toBe(BUDGET - (budget.committedCents as number));
     // Every account the DCU holds is one the agency funded, and the other way round.
-    const files = (await readdir(system.accountDir)).filter((name) => /^[0-9a-f-]{36}\.json$/.test(name)).map((name) => name.slice(0, 36));
+    const stored = await system.readLedgers();
+    expect(stored.problems).toEqual([]);
     const funded = accepted.map((view) => view.body.accountId as string);
-    expect([...files].sort()).toEqual([...funded].sort());
+    expect([...stored.accounts.keys()].sort()).toEqual([...funded].sort());
+    for (const account of stored.accounts.values()) expect(account.initialCents).toBe(40_000_000);
     for (const view of accepted) expect(view.body.accountId).toBe(accountIdFor(view.body.proposalId as string));
     // What the survivor answered itself agrees with the record.
     for (const [index, answer] of answers.entries()) {
@@ -98,12 +118,13 @@ describe('two agencies on one folder race proposals against a small budget; one 
   });
 });
 
-describe('closeouts with a DCU and an agency killed around the end of an account', () => {
+describe.each(STORES)('closeouts with a DCU and an agency killed around the end of an account, on %s', (store) => {
   const system = new GrantlineSystem({
     agencies: 2,
     dcus: 2,
     heartbeatIntervalMs: 300,
     dayMs: 1000,
+    store,
     env: { agency: { AGENCY_BUDGET_CENTS: '1000000000' } },
   });
 
@@ -159,7 +180,7 @@ describe('closeouts with a DCU and an agency killed around the end of an account
       returnedCents: expected,
       availableCents: 1_000_000_000 - 120_000_000 + expected,
     });
-    // The DCU's side says the same, and a restarted agency on the folder agrees: counted once.
+    // The DCU's side says the same, and a restarted agency on the store agrees: counted once.
     const account = await call(`${system.liveUrls().dcu[0]}/accounts/${opened[0]!.accountId}`, {
       headers: { authorization: `Bearer ${opened[0]!.ownerKey}` },
     });
@@ -167,5 +188,17 @@ describe('closeouts with a DCU and an agency killed around the end of an account
     const restarted = system.startService('agency');
     await restarted.waitForListening();
     expect((await call(`${restarted.url}/budget`)).body.returnedCents).toBe(expected);
+    // The store holds each closeout once, acknowledged, with what the agency counted.
+    const stored = await waitFor(
+      'every closeout acknowledged in the store',
+      async () => {
+        const ledgers = await system.readLedgers();
+        return opened.every((account) => ledgers.accounts.get(account.accountId)?.closeout?.acknowledged) ? ledgers : undefined;
+      },
+      30_000,
+      100,
+    );
+    expect(stored.problems).toEqual([]);
+    expect(opened.map((account) => stored.accounts.get(account.accountId)?.closeout?.returnedCents)).toEqual(returned);
   });
 });
