@@ -47,12 +47,14 @@ async function database(harness: Harness, name: string): Promise<string> {
 /** The DCU on PostgreSQL, with a pool as large as the load's connections (pgbench's clients). */
 export async function postgresWithdrawals(harness: Harness): Promise<ScenarioResult> {
   const databaseUrl = await database(harness, 'bench_dcu_withdrawals');
+  // BENCH_PG_POOL_SIZE tries another pool size (the default matches pgbench's clients).
+  const poolSize = process.env['BENCH_PG_POOL_SIZE'] ?? String(harness.options.connections);
   return withdrawScenario(
     harness,
     'pg-dcu-withdraw-100',
     SPREAD_ACCOUNTS,
-    { DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: String(harness.options.connections) },
-    [`one DCU with ${harness.options.connections} database connections, on the run's PostgreSQL`],
+    { DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: poolSize },
+    [`one DCU with ${poolSize} database connections, on the run's PostgreSQL`],
   );
 }
 
