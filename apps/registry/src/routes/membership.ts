@@ -10,6 +10,7 @@ import { bearerToken, describedResponse, errorBody, HttpError } from '@grantline
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RegistrationAuthority } from '../domain/registration-auth';
+import { lazyChildLogger } from '../lazy-logger';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -117,8 +118,10 @@ export const membershipRoutes: FastifyPluginAsyncTypebox<MembershipRoutesOptions
   app.post(
     '/heartbeat',
     {
-      // Every instance, every interval: counted in /metrics, not logged one by one.
+      // Every instance, every interval: counted in /metrics, not logged one by one, and its
+      // request logger made only if something is logged.
       config: { quietLog: true },
+      childLoggerFactory: lazyChildLogger,
       schema: {
         tags: ['registry'],
         summary: 'Keep an instance listed',
@@ -133,13 +136,17 @@ export const membershipRoutes: FastifyPluginAsyncTypebox<MembershipRoutesOptions
         },
       },
     },
-    async (request, reply) => {
+    // Synchronous (no promise to settle), so it returns nothing: the answer is sent here.
+    (request, reply) => {
       const { id } = request.body;
       const type = app.instances.typeOf(id);
-      if (type === undefined) return unknownInstance(reply, id);
+      if (type === undefined) {
+        unknownInstance(reply, id);
+        return;
+      }
       requireActingFor(request, type, 'heartbeat');
-      if (!app.instances.heartbeat(id)) return unknownInstance(reply, id);
-      return reply.status(204).send(null);
+      if (app.instances.heartbeat(id)) void reply.status(204).send(null);
+      else unknownInstance(reply, id);
     },
   );
 
