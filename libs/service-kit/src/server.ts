@@ -4,6 +4,7 @@ import { DRAINING_HEADER } from '@grantline/contracts';
 import { installErrorHandlers, type ErrorMapper } from './errors';
 import { installMetrics } from './metrics';
 import { installRequestIds, REQUEST_ID_LOG_FIELD, requestIdOf } from './request-id';
+import { deferredChildLogger } from './request-logger';
 
 export interface ServerOptions {
   logLevel?: string;
@@ -33,6 +34,8 @@ export function createServer(options: ServerOptions = {}) {
       disableRequestLogging: true,
       requestIdLogLabel: REQUEST_ID_LOG_FIELD,
     }),
+    // pino's child logger with the request id is made only when the request writes a line.
+    childLoggerFactory: deferredChildLogger,
     // The id comes from x-request-id only when acceptable, so the header is read here.
     requestIdHeader: false,
     genReqId: requestIdOf,

@@ -85,6 +85,29 @@ describe('request ids', () => {
       expect(answered).toEqual([
         expect.objectContaining({ level: 30, requestId: 'refused', statusCode: 400 }),
       ]);
+      // The handler's own line, written at info, carries its request's id.
+      expect(lines.filter((line) => line.msg === 'made a widget')).toEqual([
+        expect.objectContaining({ level: 30, requestId: 'served' }),
+      ]);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("log a route with a level of its own at that level, with the request's id", async () => {
+    const { app, lines } = await buildApp('info');
+    app.get('/chatty', { logLevel: 'debug' }, async (request) => {
+      request.log.debug('a detail');
+      return { ok: true };
+    });
+    try {
+      await app.inject({ method: 'GET', url: '/chatty', headers: { 'x-request-id': 'chatty' } });
+      await app.inject({ method: 'GET', url: '/metrics', headers: { 'x-request-id': 'quiet' } });
+      expect(lines.filter((line) => line.requestId === 'chatty').map((line) => line.msg)).toEqual([
+        'a detail',
+        'answered',
+      ]);
+      expect(lines.filter((line) => line.requestId === 'quiet')).toEqual([]);
     } finally {
       await app.close();
     }
