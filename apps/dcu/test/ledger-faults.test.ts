@@ -143,8 +143,8 @@ describe('ledger faults', () => {
     // Both decided against the ledger as it ended at `end`; the one that took over writes first.
     const taken = LedgerFile.encode(end, [withdrawal(randomUUID(), 30_000_000)]);
     const stale = LedgerFile.encode(end, [withdrawal(randomUUID(), 20_000_000)]);
-    expect(await taker.appendDurably(taken)).toBe(true);
-    expect(await paused.appendDurably(stale)).toBe(false);
+    expect(await taker.append(taken)).toBe(true);
+    expect(await paused.append(stale)).toBe(false);
     const { records, endOffset, tornBytes } = await taker.scan(0);
     expect(records.map((record) => record.event.type)).toEqual(['opened', 'withdrawal']);
     expect(records[1]!.event).toMatchObject({ amountCents: 30_000_000 });

@@ -1,5 +1,12 @@
 import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
 import lockfile from 'proper-lockfile';
+
+/** proper-lockfile's own record of the locks this process holds (not exported by its index). */
+const { getLocks } = createRequire(__filename)('proper-lockfile/lib/lockfile') as {
+  getLocks(): Record<string, HeldLock | undefined>;
+};
 
 type Callback<T> = (error: NodeJS.ErrnoException | null, result?: T) => void;
 
@@ -61,8 +68,51 @@ export class AccountLock {
     try {
       return await work();
     } finally {
-      await release().catch(() => undefined);
+      try {
+        this.release(ledgerPath, lockPath, release);
+      } catch (error) {
+        this.options.onCompromised(error as Error, ledgerPath);
+      }
     }
+  }
+
+  /**
+   * proper-lockfile's release removes the lock directory whoever holds it now: a holder that
+   * was paused past the staleness (and has not noticed yet) would remove the directory of the
+   * instance that took the account over, letting a third one in beside it. So the directory is
+   * removed only while it is still ours, judged in one synchronous step: our last refresh is
+   * recent enough that nobody can have found it stale, and its mtime is the one we set.
+   * Otherwise it is left alone (the taker's, or stale and taken over or swept later), and only
+   * our bookkeeping of it ends.
+   */
+  private release(ledgerPath: string, lockPath: string, release: () => Promise<void>): void {
+    const held = getLocks()[resolve(ledgerPath)];
+    if (!held || held.released) return; // compromised: proper-lockfile let go of it already
+    const margin = Math.min(1000, this.options.staleMs / 4);
+    let ours = Date.now() - held.lastUpdate < this.options.staleMs - margin;
+    if (ours) {
+      try {
+        ours = fs.statSync(lockPath).mtime.getTime() === held.mtime.getTime();
+      } catch {
+        ours = false;
+      }
+    }
+    if (ours) {
+      // Synchronous (immediateFs) right after the check: no other turn of the event loop between.
+      void release().catch(() => undefined);
+      return;
+    }
+    this.options.onCompromised(new Error('the lock was no longer ours at release; its directory is left alone'), ledgerPath);
+    lockfile.unlock(ledgerPath, {
+      lockfilePath: lockPath,
+      realpath: false,
+      fs: { ...immediateFs, rmdir: (_path: string, callback: Callback<void>) => process.nextTick(callback, null) } as unknown as typeof fs,
+    }).catch(() => undefined);
   }
 }
 
+interface HeldLock {
+  mtime: Date;
+  lastUpdate: number;
+  released?: boolean;
+}

@@ -33,9 +33,11 @@ import {
 import { AccountLock } from './account-lock';
 import { readCheckpoint, writeCheckpoint } from './checkpoint';
 import { CloseoutIndex } from './closeout-index';
+import { CommitJournal } from './commit-journal';
 import { CommitQueue, type Queued } from './commit-queue';
 import { createFileExclusively, replaceFileAtomically } from './durable-files';
 import { IdempotencyIndex } from './idempotency-index';
+import { checkpointAbandonedSegments, replayJournal, type ReplayOptions, type ReplayResult } from './journal-replay';
 import { LedgerFile, type ScannedRecord } from './ledger-file';
 import { encodeRecord } from './record-codec';
 import { sweepLeftovers } from './sweeper';
@@ -77,6 +79,8 @@ export interface FileAccountStoreOptions {
   now?: () => number;
   logger: StoreLogger;
   observer?: StoreObserver;
+  /** When the commit journal retires a segment (tests set them high, to cut a journal at will). */
+  journal?: { rotateMs?: number; rotateBytes?: number };
 }
 
 /** The write of a batch did not land where this instance held the end of the ledger to be. */
@@ -93,6 +97,11 @@ interface LoadedAccount {
   idempotency: IdempotencyIndex;
   /** Bytes of the ledger already applied to `state`. */
   appliedBytes: number;
+  /**
+   * Bytes of the ledger known durable, or this instance's own (journaled before answered).
+   * Anything beyond it another instance appended; it is fdatasynced before being built on.
+   */
+  vouchedBytes: number;
   /** End of this process's own write still on its way to disk (not another instance's). */
   writingEnd: number;
   /** When `ledgerGrew` last looked at the file (performance.now()). */
@@ -126,6 +135,9 @@ export class FileAccountStore implements AccountStore {
   private closed = false;
   private sweepTimer: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> = Promise.resolve();
+  private readonly journal: CommitJournal;
+  /** Accounts whose ledger contradicts a commit journal: 503 until an operator repairs it. */
+  private readonly damaged = new Map<string, string>();
 
   constructor(private readonly options: FileAccountStoreOptions) {
     this.directory = resolve(options.directory);
@@ -137,12 +149,53 @@ export class FileAccountStore implements AccountStore {
       onCompromised: (error, path) =>
         options.logger.error({ err: error, path }, 'account lock lost; another instance may have taken it over'),
     });
+    this.journal = new CommitJournal({
+      directory: this.journalDirectory,
+      instanceId: randomUUID(),
+      logger: options.logger,
+      ...options.journal,
+    });
   }
 
-  /** Ready at once: accounts are read when first asked for. Sweeps leftovers now and then. */
+  get journalDirectory(): string {
+    return join(this.directory, 'journal');
+  }
+
+  private replayOptions(): ReplayOptions {
+    return {
+      journalDirectory: this.journalDirectory,
+      ledgerPath: (accountId) => this.ledgerPath(accountId),
+      withAccountLock: (accountId, work) => this.lock.hold(this.ledgerPath(accountId), this.lockPath(accountId), work),
+      logger: this.options.logger,
+    };
+  }
+
+  /** Accounts a replay found damaged answer 503; repaired ones are read again from their ledger. */
+  private noteReplay(result: ReplayResult): void {
+    for (const [accountId, message] of result.damaged) this.damaged.set(accountId, message);
+    for (const accountId of [...result.damaged.keys(), ...result.repaired]) {
+      const entry = this.entries.get(accountId);
+      if (entry) this.evict(entry);
+    }
+  }
+
+  /**
+   * Ready once every commit journal in the folder is replayed (after a power cut, ledgers get
+   * back what they lost; otherwise it only reads the few live segments). Accounts are read when
+   * first asked for. Sweeps leftovers now and then.
+   */
   async start(): Promise<void> {
     await mkdir(this.directory, { recursive: true });
     await this.closeouts.start();
+    await this.journal.start();
+    const replayed = await replayJournal(this.replayOptions());
+    this.noteReplay(replayed);
+    if (replayed.segments > 0) {
+      this.options.logger.info(
+        { segments: replayed.segments, records: replayed.records, repaired: replayed.repaired.length, damaged: replayed.damaged.size },
+        'replayed the commit journals',
+      );
+    }
     this.sweepTimer = setInterval(() => {
       this.sweeping = this.sweeping.then(() => this.sweep());
     }, LEFTOVER_SWEEP_MS);
@@ -162,6 +215,13 @@ export class FileAccountStore implements AccountStore {
         lockPath: (accountId) => this.lockPath(accountId),
       });
       if (removed.tempFiles + removed.lockDirectories > 0) this.options.logger.info(removed, 'removed what killed processes left behind');
+      const journals = await checkpointAbandonedSegments({
+        ...this.replayOptions(),
+        ownInstanceId: this.journal.instanceId,
+        olderThanMs: LEFTOVER_AGE_MS,
+      });
+      for (const result of journals.result) this.noteReplay(result);
+      if (journals.segments > 0) this.options.logger.info({ segments: journals.segments }, 'checkpointed the journal segments of dead instances');
     } catch (error) {
       this.options.logger.warn({ err: error }, 'could not sweep the account folder');
     }
@@ -341,8 +401,10 @@ export class FileAccountStore implements AccountStore {
         await this.writeSnapshot(entry).catch(() => undefined);
       }
       await entry.snapshotWrite;
-      await entry.ledger.close();
     }
+    // Every ledger made durable, then this instance's segments deleted.
+    await this.journal.close();
+    for (const entry of this.entries.values()) await entry.ledger.close();
   }
 
   ledgerPath(accountId: string): string {
@@ -380,6 +442,8 @@ export class FileAccountStore implements AccountStore {
   private async entry(requestedId: string): Promise<LoadedAccount | undefined> {
     const accountId = requestedId.toLowerCase();
     if (!UUID_PATTERN.test(accountId)) return undefined;
+    const damage = this.damaged.get(accountId);
+    if (damage !== undefined) throw new AccountDamaged(`${damage} The account is unavailable until an operator restores it. Other accounts are not affected.`);
     const loaded = this.entries.get(accountId);
     if (loaded) return loaded;
     let loading = this.loading.get(accountId);
@@ -409,6 +473,7 @@ export class FileAccountStore implements AccountStore {
         keys: new AccountKeys(),
         idempotency: usable ? checkpoint.index : new IdempotencyIndex(),
         appliedBytes: 0,
+        vouchedBytes: 0,
         writingEnd: 0,
         sizeCheckedAt: Number.NEGATIVE_INFINITY,
         mutex: new Mutex(),
@@ -527,6 +592,12 @@ export class FileAccountStore implements AccountStore {
       try {
         await this.lock.hold(entry.ledger.path, this.lockPath(entry.accountId), async () => {
           await this.catchUp(entry, true);
+          if (entry.appliedBytes > entry.vouchedBytes) {
+            // Records another instance appended (or left when it died or lost the lock): made
+            // durable before anything is built on them, whatever became of that instance's journal.
+            await entry.ledger.datasync();
+            entry.vouchedBytes = entry.appliedBytes;
+          }
           const leaseEndsAt = performance.now() + LEASE_MS;
           do {
             batch = queue.take(MAX_BATCH);
@@ -551,8 +622,10 @@ export class FileAccountStore implements AccountStore {
   }
 
   /**
-   * One group commit: the batch decided by the core as a fold, then every event written with
-   * one write and one fdatasync. The caller holds the mutex and the file lock, and has caught up.
+   * One group commit: the batch decided by the core as a fold, every event appended to the
+   * ledger with one write (page cache), read back where it was meant to land, then made durable
+   * by the instance's commit journal together with the batches of other accounts (one write, one
+   * fdatasync for all). The caller holds the mutex and the file lock, and has caught up.
    */
   private async commitBatch(entry: LoadedAccount, batch: Queued<AccountCommand, Answer>[]): Promise<void> {
     const priors = new Map<string, WithdrawalEvent>();
@@ -571,15 +644,17 @@ export class FileAccountStore implements AccountStore {
       const encoded = LedgerFile.encode(entry.appliedBytes, outcome.events);
       entry.writingEnd = encoded.endOffset; // growth beyond this is another instance's
       const started = performance.now();
-      const landed = await entry.ledger.appendDurably(encoded);
+      const landed = await entry.ledger.append(encoded);
+      if (!landed) throw new FencedOutError('Another DCU instance took this account over meanwhile; nothing was changed. Retry with the same Idempotency-Key.');
+      await this.journal.commit({ accountId: entry.accountId, ledgerPath: entry.ledger.path, offset: encoded.offset, data: encoded.data });
       this.options.observer?.groupCommit({
         commands: batch.length,
         events: outcome.events.length,
         writeSeconds: (performance.now() - started) / 1000,
       });
-      if (!landed) throw new FencedOutError('Another DCU instance took this account over meanwhile; nothing was changed. Retry with the same Idempotency-Key.');
       this.apply(entry, encoded.records);
       entry.appliedBytes = encoded.endOffset;
+      entry.vouchedBytes = encoded.endOffset;
       this.scheduleSnapshot(entry);
     }
     batch.forEach((queued, index) => {

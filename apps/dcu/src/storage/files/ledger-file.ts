@@ -32,7 +32,7 @@ const MAX_RECORD_BYTES = 16 * 1024;
 
 /**
  * One account's ledger file: checksummed JSON lines (record-codec.ts), opened for appending
- * only, made durable with fdatasync before anyone is told. A complete line that fails its
+ * only; made durable through the commit journal before anyone is told. A complete line that fails its
  * checksum is damage (AccountDamaged, naming the byte); an incomplete last line is a torn write,
  * which the lock holder cuts away.
  */
@@ -135,10 +135,11 @@ export class LedgerFile {
 
   /**
    * Appends a batch meant to start at `batch.offset` (the end of the ledger as the lock holder
-   * knows it) and waits until it is on disk. Resolves false when it did not land there: another
-   * instance took the lock over while this one was paused, so these records are void.
+   * knows it), to the page cache: the commit journal makes it durable (commit-journal.ts).
+   * Resolves false when it did not land there: another instance took the lock over while this
+   * one was paused, so these records are void (and are never journaled).
    */
-  async appendDurably(batch: EncodedBatch): Promise<boolean> {
+  async append(batch: EncodedBatch): Promise<boolean> {
     const { data, offset } = batch;
     const handle = await this.fileHandle();
     let written = 0;
@@ -146,11 +147,15 @@ export class LedgerFile {
       const { bytesWritten } = await handle.write(data, written, data.length - written);
       written += bytesWritten;
     }
-    await handle.datasync();
     // Read back where it was meant to be: equal bytes are ours (they hold fresh ids and times).
     const check = Buffer.allocUnsafe(data.length);
     const { bytesRead } = await handle.read(check, 0, data.length, offset);
     return bytesRead === data.length && check.equals(data);
+  }
+
+  /** Makes everything written to the ledger so far durable. */
+  async datasync(): Promise<void> {
+    await (await this.fileHandle()).datasync();
   }
 
   /** Cuts a torn tail away; only the holder of the account's lock may do this. */

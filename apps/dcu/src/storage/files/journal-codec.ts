@@ -1,0 +1,67 @@
+import { crc32 } from 'node:zlib';
+import { decodeRecord } from './record-codec';
+
+/**
+ * One journal line: the ledger bytes one account's batch appended (`d`, the ledger's own
+ * checksummed lines, as a string), the account (`a`) and the ledger offset they start at
+ * (`o`), with a CRC-32 of the line's own bytes as in the ledger:
+ *
+ *   {"a":"<account id>","o":1234,"d":"{\"o\":1234,...}\n","sum":"89abcdef"}\n
+ */
+export interface JournalRecord {
+  accountId: string;
+  /** Ledger offset of the first byte of `data`. */
+  offset: number;
+  /** The ledger's bytes, whole checksummed lines. */
+  data: Buffer;
+}
+
+/** One ledger line inside a journal record, at the ledger offset it must lie at. */
+export interface JournaledLine {
+  offset: number;
+  bytes: Buffer;
+}
+
+const SUM_PREFIX = ',"sum":"';
+const SUM_SUFFIX_LENGTH = SUM_PREFIX.length + 8 + 2;
+const ACCOUNT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export function encodeJournalRecord(record: JournalRecord): Buffer {
+  const body = JSON.stringify({ a: record.accountId, o: record.offset, d: record.data.toString('utf8') });
+  const sum = crc32(body).toString(16).padStart(8, '0');
+  return Buffer.from(`${body.slice(0, -1)}${SUM_PREFIX}${sum}"}\n`, 'utf8');
+}
+
+/**
+ * The record in one journal line (without its newline), or undefined when the line fails its
+ * checksum or its shape, or when the ledger lines it carries do not each name the offset they
+ * would lie at (so a record is replayed whole and exactly, or not at all).
+ */
+export function decodeJournalRecord(line: string): { record: JournalRecord; lines: JournaledLine[] } | undefined {
+  if (line.length <= SUM_SUFFIX_LENGTH || !line.endsWith('"}')) return undefined;
+  const sumAt = line.length - SUM_SUFFIX_LENGTH;
+  if (line.slice(sumAt, sumAt + SUM_PREFIX.length) !== SUM_PREFIX) return undefined;
+  const sumHex = line.slice(sumAt + SUM_PREFIX.length, line.length - 2);
+  if (!/^[0-9a-f]{8}$/.test(sumHex)) return undefined;
+  const body = `${line.slice(0, sumAt)}}`;
+  if (crc32(body) !== Number.parseInt(sumHex, 16)) return undefined;
+  let parsed: { a?: unknown; o?: unknown; d?: unknown };
+  try {
+    parsed = JSON.parse(body) as typeof parsed;
+  } catch {
+    return undefined;
+  }
+  const { a, o, d } = parsed;
+  if (typeof a !== 'string' || !ACCOUNT_ID.test(a) || typeof o !== 'number' || !Number.isSafeInteger(o) || o < 0) return undefined;
+  if (typeof d !== 'string' || d.length === 0 || !d.endsWith('\n')) return undefined;
+  const data = Buffer.from(d, 'utf8');
+  const lines: JournaledLine[] = [];
+  let at = 0;
+  for (let newline = data.indexOf(0x0a); newline !== -1; newline = data.indexOf(0x0a, at)) {
+    const stored = decodeRecord(data.toString('utf8', at, newline));
+    if (stored === undefined || stored.offset !== o + at) return undefined;
+    lines.push({ offset: o + at, bytes: data.subarray(at, newline + 1) });
+    at = newline + 1;
+  }
+  return { record: { accountId: a, offset: o, data }, lines };
+}
