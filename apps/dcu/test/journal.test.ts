@@ -53,7 +53,10 @@ interface CrashImage {
   /** Each ledger's first line (the opening, written durably by itself). */
   openedBytes: Map<string, number>;
   segmentName: string;
+  /** The segment's records (without the zeros it is filled with ahead of them). */
   journal: Buffer;
+  /** The segment's size on disk, zeros included. */
+  segmentBytes: number;
   /** Journal bytes before the last round of withdrawals. */
   journalBefore: number;
   /** The whole history of each account, as acknowledged. */
@@ -87,7 +90,8 @@ async function makeCrashImage(accountDir: string): Promise<CrashImage> {
   const journalDir = join(accountDir, 'journal');
   const [segmentName, ...others] = await readdir(journalDir);
   expect(others).toEqual([]);
-  const journalBefore = (await readFile(join(journalDir, segmentName!))).length;
+  const recordsEnd = (bytes: Buffer) => bytes.lastIndexOf(0x0a) + 1;
+  const journalBefore = recordsEnd(await readFile(join(journalDir, segmentName!)));
   await Promise.all(accounts.flatMap((accountId) => [1, 2, 3].map((cents) => withdraw(accountId, cents))));
   const ledgers = new Map<string, Buffer>();
   const openedBytes = new Map<string, number>();
@@ -98,9 +102,10 @@ async function makeCrashImage(accountDir: string): Promise<CrashImage> {
     openedBytes.set(accountId, ledger.indexOf(0x0a) + 1);
     full.set(accountId, await history(store, accountId));
   }
-  const journal = await readFile(join(journalDir, segmentName!));
+  const segment = await readFile(join(journalDir, segmentName!));
+  const journal = segment.subarray(0, recordsEnd(segment));
   await store.close();
-  return { accounts, ledgers, openedBytes, segmentName: segmentName!, journal, journalBefore, full };
+  return { accounts, ledgers, openedBytes, segmentName: segmentName!, journal, segmentBytes: segment.length, journalBefore, full };
 }
 
 /** A folder holding `ledgers` and the journal segment `journal`, as a restart would find them. */
@@ -108,7 +113,9 @@ async function writeImage(directory: string, image: CrashImage, ledgers: Map<str
   await rm(directory, { recursive: true, force: true });
   await mkdir(join(directory, 'journal'), { recursive: true });
   for (const [accountId, bytes] of ledgers) await writeFile(join(directory, `${accountId}.ledger.jsonl`), bytes);
-  await writeFile(join(directory, 'journal', image.segmentName), journal);
+  // Zero-filled ahead of its records, as the DCU leaves a segment.
+  const zeros = Buffer.alloc(Math.max(0, image.segmentBytes - journal.length));
+  await writeFile(join(directory, 'journal', image.segmentName), Buffer.concat([journal, zeros]));
 }
 
 /** Starts a store on the image, reads every account, and returns each history (or the status it answered). */

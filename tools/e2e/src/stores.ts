@@ -70,8 +70,9 @@ export interface StoredLedgers {
 export async function readFileLedgers(accountDir: string): Promise<StoredLedgers> {
   const folder = await readAccountFolder(accountDir);
   const problems = [...folder.problems];
+  // `journal/` holds the DCUs' commit journals (apps/dcu/src/storage/files/commit-journal.ts).
   const strayNames = folder.otherNames.filter(
-    (name) => !name.endsWith('.lock') && !name.endsWith('.tmp'),
+    (name) => !name.endsWith('.lock') && !name.endsWith('.tmp') && name !== 'journal',
   );
   if (strayNames.length > 0)
     problems.push(`unexpected files in the account folder: ${strayNames.join(', ')}`);

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import lockfile from 'proper-lockfile';
 
 /** proper-lockfile's own record of the locks this process holds (not exported by its index). */
@@ -10,28 +11,18 @@ const { getLocks } = createRequire(__filename)('proper-lockfile/lib/lockfile') a
 
 type Callback<T> = (error: NodeJS.ErrnoException | null, result?: T) => void;
 
-function settle<T>(operation: () => T, callback: Callback<T>): void {
-  let result: T;
-  try {
-    result = operation();
-  } catch (error) {
-    process.nextTick(callback, error as NodeJS.ErrnoException);
-    return;
-  }
-  process.nextTick(callback, null, result);
-}
-
 /**
- * The lock directory's operations are metadata changes that the kernel does in memory, in
- * microseconds. Done synchronously, they never wait in libuv's thread pool behind the
- * fdatasyncs of other accounts, which under load made taking a lock cost more than the write.
+ * The lock directory's operations go through the thread pool like any file operation. They
+ * used to be synchronous (so as not to queue behind the fdatasync of every account in the
+ * pool), but a mkdir or rmdir waits whenever the file system commits its own journal, and then
+ * it stalled every request in the process; with the commit journal the pool no longer fills
+ * with fdatasyncs.
  */
-const immediateFs = {
-  mkdir: (path: string, callback: Callback<void>) => settle(() => fs.mkdirSync(path), callback),
-  rmdir: (path: string, callback: Callback<void>) => settle(() => fs.rmdirSync(path), callback),
-  stat: (path: string, callback: Callback<fs.Stats>) => settle(() => fs.statSync(path), callback),
-  utimes: (path: string, atime: Date, mtime: Date, callback: Callback<void>) =>
-    settle(() => fs.utimesSync(path, atime, mtime), callback),
+const lockFs = {
+  mkdir: fs.mkdir,
+  rmdir: fs.rmdir,
+  stat: fs.stat,
+  utimes: fs.utimes,
   realpath: fs.realpath,
   rmdirSync: fs.rmdirSync,
 };
@@ -56,20 +47,12 @@ export class AccountLock {
     work: () => Promise<T>,
     options: { retries?: number } = {},
   ): Promise<T> {
-    const release = await lockfile.lock(ledgerPath, {
-      lockfilePath: lockPath,
-      realpath: false,
-      fs: immediateFs as unknown as typeof fs,
-      stale: this.options.staleMs,
-      update: Math.max(1000, Math.floor(this.options.staleMs / 4)),
-      retries: { retries: options.retries ?? 1000, factor: 1.3, minTimeout: 1, maxTimeout: 40, randomize: true },
-      onCompromised: (error) => this.options.onCompromised(error, ledgerPath),
-    });
+    const release = await this.acquire(ledgerPath, lockPath, options.retries ?? 1000);
     try {
       return await work();
     } finally {
       try {
-        this.release(ledgerPath, lockPath, release);
+        await this.release(ledgerPath, lockPath, release);
       } catch (error) {
         this.options.onCompromised(error as Error, ledgerPath);
       }
@@ -77,15 +60,41 @@ export class AccountLock {
   }
 
   /**
+   * Takes the lock, retrying while it is held (backing off from 1 ms to 40 ms). The retries are
+   * counted here rather than by proper-lockfile, whose retry module computes the whole table of
+   * timeouts (a thousand) on every call: that was the largest cost of a withdrawal.
+   */
+  private async acquire(ledgerPath: string, lockPath: string, retries: number): Promise<() => Promise<void>> {
+    let delay = 1;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await lockfile.lock(ledgerPath, {
+          lockfilePath: lockPath,
+          realpath: false,
+          fs: lockFs as unknown as typeof fs,
+          stale: this.options.staleMs,
+          update: Math.max(1000, Math.floor(this.options.staleMs / 4)),
+          retries: 0,
+          onCompromised: (error) => this.options.onCompromised(error, ledgerPath),
+        });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ELOCKED' || attempt >= retries) throw error;
+      }
+      await sleep(delay * (1 + Math.random()));
+      delay = Math.min(40, delay * 1.3);
+    }
+  }
+
+  /**
    * proper-lockfile's release removes the lock directory whoever holds it now: a holder that
    * was paused past the staleness (and has not noticed yet) would remove the directory of the
    * instance that took the account over, letting a third one in beside it. So the directory is
-   * removed only while it is still ours, judged in one synchronous step: our last refresh is
-   * recent enough that nobody can have found it stale, and its mtime is the one we set.
+   * removed only while it is still ours, judged right before: our last refresh is recent
+   * enough that nobody can have found it stale, and its mtime is the one we set.
    * Otherwise it is left alone (the taker's, or stale and taken over or swept later), and only
    * our bookkeeping of it ends.
    */
-  private release(ledgerPath: string, lockPath: string, release: () => Promise<void>): void {
+  private async release(ledgerPath: string, lockPath: string, release: () => Promise<void>): Promise<void> {
     const held = getLocks()[resolve(ledgerPath)];
     if (!held || held.released) return; // compromised: proper-lockfile let go of it already
     const margin = Math.min(1000, this.options.staleMs / 4);
@@ -98,15 +107,18 @@ export class AccountLock {
       }
     }
     if (ours) {
-      // Synchronous (immediateFs) right after the check: no other turn of the event loop between.
-      void release().catch(() => undefined);
+      // Issued right after the check. Another instance could only take the directory over if
+      // it then waited longer than `margin` in the thread pool, or the process were paused
+      // between the two: the same window proper-lockfile's own stale takeover (stat, rmdir,
+      // mkdir) has, which the ledger's fencing covers.
+      await release().catch(() => undefined);
       return;
     }
     this.options.onCompromised(new Error('the lock was no longer ours at release; its directory is left alone'), ledgerPath);
     lockfile.unlock(ledgerPath, {
       lockfilePath: lockPath,
       realpath: false,
-      fs: { ...immediateFs, rmdir: (_path: string, callback: Callback<void>) => process.nextTick(callback, null) } as unknown as typeof fs,
+      fs: { ...lockFs, rmdir: (_path: string, callback: Callback<void>) => process.nextTick(callback, null) } as unknown as typeof fs,
     }).catch(() => undefined);
   }
 }

@@ -19,12 +19,12 @@ export async function fsyncDirectory(directory: string): Promise<void> {
   }
 }
 
-async function writeTempFile(path: string, contents: string | Buffer): Promise<string> {
+async function writeTempFile(path: string, contents: string | Buffer, durable = true): Promise<string> {
   const tempPath = tempPathFor(path);
   const handle = await open(tempPath, 'wx', 0o600);
   try {
     await handle.writeFile(contents);
-    await handle.sync();
+    if (durable) await handle.sync();
   } catch (error) {
     await handle.close();
     await unlink(tempPath).catch(() => undefined);
@@ -37,16 +37,21 @@ async function writeTempFile(path: string, contents: string | Buffer): Promise<s
 /**
  * Replaces `path` with `contents` so that after a crash at any instant the file holds either
  * the old or the new contents in full: temp file, fsync, rename, fsync the folder.
+ * `durable: false` (for files nothing is recovered from, such as an account's snapshot) skips
+ * both fsyncs: readers still see the old or the new file whole, and a process killed at any
+ * instant leaves one of them; only a power cut may leave it older, or on some file systems
+ * empty.
  */
-export async function replaceFileAtomically(path: string, contents: string | Buffer): Promise<void> {
-  const tempPath = await writeTempFile(path, contents);
+export async function replaceFileAtomically(path: string, contents: string | Buffer, options: { durable?: boolean } = {}): Promise<void> {
+  const durable = options.durable ?? true;
+  const tempPath = await writeTempFile(path, contents, durable);
   try {
     await rename(tempPath, path);
   } catch (error) {
     await unlink(tempPath).catch(() => undefined);
     throw error;
   }
-  await fsyncDirectory(dirname(path));
+  if (durable) await fsyncDirectory(dirname(path));
 }
 
 /**

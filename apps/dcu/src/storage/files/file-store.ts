@@ -713,7 +713,8 @@ export class FileAccountStore implements AccountStore {
     const write = entry.snapshotWrite
       .catch(() => undefined)
       .then(async () => {
-        await replaceFileAtomically(this.snapshotPath(entry.accountId), contents);
+        // Never read to recover (the ledger is the truth), so not worth two fsyncs a second per account.
+        await replaceFileAtomically(this.snapshotPath(entry.accountId), contents, { durable: false });
         if (checkpoint) {
           await writeCheckpoint(this.checkpointPath(entry.accountId), checkpoint);
           entry.checkpointedBytes = Math.max(entry.checkpointedBytes, checkpoint.appliedBytes);

@@ -53,8 +53,10 @@ export async function listSegments(journalDirectory: string): Promise<string[]> 
  * - the ledger holds another intact record there, or ends before the line's offset (a gap no
  *   journal fills): damage; the ledger is never written, the account answers 503.
  * Idempotent: replaying again, or another instance's journal while it runs, changes nothing.
- * A journal record that fails its checksum is never replayed; a torn last record (a crash
- * mid-write, or a live instance writing right now) is ignored.
+ * A journal record that fails its checksum is never replayed (a flipped byte, or a group
+ * commit torn by a power cut); what follows the last newline (the zeros a segment is filled
+ * with ahead of its records, a torn last record, or one a live instance is writing now) is
+ * ignored.
  */
 export async function replayJournal(options: ReplayOptions, names?: string[]): Promise<ReplayResult> {
   const result: ReplayResult = { segments: 0, records: 0, rejected: 0, repaired: [], damaged: new Map(), ledgers: new Set() };
@@ -169,8 +171,7 @@ async function intactRecordAt(handle: FileHandle, offset: number): Promise<boole
  * Takes over the segments of instances that look dead (not written for `olderThanMs`), one at
  * a time: renames it first (so an instance that was only paused notices, see commit-journal.ts,
  * and makes its own records durable), replays it, fdatasyncs every ledger it names and deletes
- * it. A segment with a damaged account or a record failing its checksum is kept for an
- * operator (and replayed at every start).
+ * it. A segment naming a damaged account is kept for an operator (and replayed at every start).
  */
 export async function checkpointAbandonedSegments(
   options: ReplayOptions & { ownInstanceId: string; olderThanMs: number },
@@ -194,7 +195,7 @@ export async function checkpointAbandonedSegments(
     }
     const result = await replayJournal(options, [claimed]);
     results.push(result);
-    if (result.damaged.size > 0 || result.rejected > 0) continue;
+    if (result.damaged.size > 0) continue;
     await syncFiles(result.ledgers);
     await unlink(join(options.journalDirectory, claimed)).catch(() => undefined);
     segments += 1;
