@@ -253,14 +253,12 @@ export class CommitJournal {
       current.bytes > 0 &&
       (all || current.bytes >= this.rotateBytes || Date.now() - current.firstWriteAt >= this.rotateMs);
     if (due) {
-      // The next segment is made outside the lock, so no commit waits for its creation.
-      const next = all ? undefined : await this.createSegment();
+      // The next commit creates the next segment: one made ahead would lie unwritten while the
+      // instance is idle, and another instance would take it for a dead one's.
       await this.segmentLock.runExclusive(() => {
         if (this.current === current) {
           this.retired.push(current);
-          this.current = next;
-        } else if (next) {
-          this.retired.push(next); // empty; deleted below
+          this.current = undefined;
         }
       });
     }
