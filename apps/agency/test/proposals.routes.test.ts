@@ -311,59 +311,60 @@ describe.each(['files', 'postgres'] as const)('on %s', (kind) => {
       expect(response.body).not.toContain('owner-key-that-must-not-be-logged');
     });
   });
+});
 
-  describe('POST /proposals: bad input is a 4xx, never a 5xx, and never reaches the DCU', () => {
-    const { title: _title, ...withoutTitle } = proposal;
-    const { amountCents: _amount, ...withoutAmount } = proposal;
-    const json = { 'content-type': 'application/json' };
-    const cases: [string, number, string | object, Record<string, string>][] = [
-      ['an amount as a string', 400, { ...proposal, amountCents: '40000000' }, {}],
-      ['a fractional amount', 400, { ...proposal, amountCents: 40_000_000.5 }, {}],
-      ['a negative amount', 400, { ...proposal, amountCents: -40_000_000 }, {}],
-      ['a zero amount', 400, { ...proposal, amountCents: 0 }, {}],
-      ['an amount above 10^12 cents', 400, { ...proposal, amountCents: 1_000_000_000_001 }, {}],
-      ['an amount beyond any float', 400, JSON.stringify(proposal).replace('40000000', '1e400'), json],
-      ['a boolean amount', 400, { ...proposal, amountCents: true }, {}],
-      ['a null amount', 400, { ...proposal, amountCents: null }, {}],
-      ['a missing amount', 400, withoutAmount, {}],
-      ['a missing title', 400, withoutTitle, {}],
-      ['an empty title', 400, { ...proposal, title: '' }, {}],
-      ['a 201-character title', 400, { ...proposal, title: 't'.repeat(201) }, {}],
-      ['a numeric investigator', 400, { ...proposal, investigator: 7 }, {}],
-      ['an extra field', 400, { ...proposal, approved: true }, {}],
-      ['a __proto__ field', 400, JSON.stringify(proposal).replace('{', '{"__proto__":{"amountCents":1},'), json],
-      ['0 days', 400, { ...proposal, durationDays: 0 }, {}],
-      ['3651 days', 400, { ...proposal, durationDays: 3651 }, {}],
-      ['fractional days', 400, { ...proposal, durationDays: 1.5 }, {}],
-      ['days as a string', 400, { ...proposal, durationDays: '365' }, {}],
-      ['an array body', 400, [proposal], {}],
-      ['a JSON null body', 400, 'null', json],
-      ['malformed JSON', 400, '{"title": "x",', json],
-      ['an empty JSON body', 400, '', json],
-      ['no body at all', 400, '', {}],
-      ['a plain-text body', 415, JSON.stringify(proposal), { 'content-type': 'text/plain' }],
-      ['a form body', 415, 'title=x&amountCents=40000000', { 'content-type': 'application/x-www-form-urlencoded' }],
-      ['a 2 MB body', 413, JSON.stringify({ ...proposal, title: 'x'.repeat(2 * 1024 * 1024) }), json],
-    ];
+// Not the store's behaviour (nothing here reaches it; the fuzz suite shows that on both
+// stores): on the default store only.
+describe('POST /proposals: bad input is a 4xx, never a 5xx, and never reaches the DCU', () => {
+  const { title: _title, ...withoutTitle } = proposal;
+  const { amountCents: _amount, ...withoutAmount } = proposal;
+  const json = { 'content-type': 'application/json' };
+  const cases: [string, number, string | object, Record<string, string>][] = [
+    ['an amount as a string', 400, { ...proposal, amountCents: '40000000' }, {}],
+    ['a fractional amount', 400, { ...proposal, amountCents: 40_000_000.5 }, {}],
+    ['a negative amount', 400, { ...proposal, amountCents: -40_000_000 }, {}],
+    ['a zero amount', 400, { ...proposal, amountCents: 0 }, {}],
+    ['an amount above 10^12 cents', 400, { ...proposal, amountCents: 1_000_000_000_001 }, {}],
+    ['an amount beyond any float', 400, JSON.stringify(proposal).replace('40000000', '1e400'), json],
+    ['a boolean amount', 400, { ...proposal, amountCents: true }, {}],
+    ['a null amount', 400, { ...proposal, amountCents: null }, {}],
+    ['a missing amount', 400, withoutAmount, {}],
+    ['a missing title', 400, withoutTitle, {}],
+    ['an empty title', 400, { ...proposal, title: '' }, {}],
+    ['a 201-character title', 400, { ...proposal, title: 't'.repeat(201) }, {}],
+    ['a numeric investigator', 400, { ...proposal, investigator: 7 }, {}],
+    ['an extra field', 400, { ...proposal, approved: true }, {}],
+    ['a __proto__ field', 400, JSON.stringify(proposal).replace('{', '{"__proto__":{"amountCents":1},'), json],
+    ['0 days', 400, { ...proposal, durationDays: 0 }, {}],
+    ['3651 days', 400, { ...proposal, durationDays: 3651 }, {}],
+    ['fractional days', 400, { ...proposal, durationDays: 1.5 }, {}],
+    ['days as a string', 400, { ...proposal, durationDays: '365' }, {}],
+    ['an array body', 400, [proposal], {}],
+    ['a JSON null body', 400, 'null', json],
+    ['malformed JSON', 400, '{"title": "x",', json],
+    ['an empty JSON body', 400, '', json],
+    ['no body at all', 400, '', {}],
+    ['a plain-text body', 415, JSON.stringify(proposal), { 'content-type': 'text/plain' }],
+    ['a form body', 415, 'title=x&amountCents=40000000', { 'content-type': 'application/x-www-form-urlencoded' }],
+    ['a 2 MB body', 413, JSON.stringify({ ...proposal, title: 'x'.repeat(2 * 1024 * 1024) }), json],
+  ];
 
-    it.each(cases)('answers %s with the right 4xx', async (_what, statusCode, payload, headers) => {
-      const app = await startAgency(kind);
-      const before = dcu.received.length;
-      const response = await app.inject({ method: 'POST', url: '/proposals', payload, headers });
-      expect(response.statusCode).toBe(statusCode);
-      expect(response.json()).toEqual({
-        statusCode,
-        error: expect.any(String),
-        message: expect.any(String),
-        ...(response.json().code === undefined ? {} : { code: expect.any(String) }),
-      });
-      expect(response.json().message.length).toBeGreaterThan(10);
-      expect(dcu.received.length).toBe(before);
+  it.each(cases)('answers %s with the right 4xx', async (_what, statusCode, payload, headers) => {
+    const app = await startAgency('files');
+    const before = dcu.received.length;
+    const response = await app.inject({ method: 'POST', url: '/proposals', payload, headers });
+    expect(response.statusCode).toBe(statusCode);
+    expect(response.json()).toEqual({
+      statusCode,
+      error: expect.any(String),
+      message: expect.any(String),
+      ...(response.json().code === undefined ? {} : { code: expect.any(String) }),
     });
+    expect(response.json().message.length).toBeGreaterThan(10);
+    expect(dcu.received.length).toBe(before);
   });
 });
 
-// Not the store's behaviour: on the default store only.
 describe('the rest of the agency', () => {
   it('answers GET /health', async () => {
     const app = await startAgency('files');
