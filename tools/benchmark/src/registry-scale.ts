@@ -23,6 +23,8 @@ export interface PacedOutcome {
   dropped: number;
   /** Heartbeats alone that were due after the first two periods (the registrations' burst is over). */
   steadyLatency: LatencySummary;
+  /** The worst latency (ms) of the messages due in each second of the run, in order. */
+  worstBySecond: number[];
   /** The generator's own CPU time over the run, in seconds (it shares the machine with the server). */
   generatorCpuSeconds: number;
   /**
@@ -67,6 +69,7 @@ export async function paceHeartbeats(input: {
   };
   const latencies: number[] = [];
   const steadyLatencies: number[] = [];
+  const worstBySecond: number[] = [];
   const statusCounts: Record<string, number> = {};
   let errors = 0;
   let sent = 0;
@@ -133,6 +136,8 @@ export async function paceHeartbeats(input: {
     answered += 1;
     const latency = performance.now() - pending.dueAt;
     latencies.push(latency);
+    const second = Math.floor((pending.dueAt - startedAt) / 1000);
+    worstBySecond[second] = Math.max(worstBySecond[second] ?? 0, latency);
     if (!pending.registration && pending.dueAt >= steadyFrom) steadyLatencies.push(latency);
     const { index } = pending;
     if (pending.registration) {
@@ -265,6 +270,7 @@ export async function paceHeartbeats(input: {
     steadyLatency: summarizeLatencies(Float64Array.from(steadyLatencies).sort()),
     durationSeconds,
     maxBacklog,
+    worstBySecond: Array.from(worstBySecond, (worst) => worst ?? 0),
     generatorCpuSeconds: (cpu.user + cpu.system) / 1e6,
     generatorLoopDelay: {
       // The histogram holds whole intervals (the resolution plus the delay).

@@ -751,6 +751,7 @@ async function heartbeatScenario(
         `heartbeats due after the first 2 s (the 10,000 registrations' burst over): p50 ` +
           `${outcome.steadyLatency.p50Ms.toFixed(1)} ms, p99 ${outcome.steadyLatency.p99Ms.toFixed(1)} ms ` +
           `(the target above is judged on every message)`,
+        `worst latency of the messages due in each second: ${outcome.worstBySecond.map((ms) => ms.toFixed(0)).join(', ')} ms`,
         `the load generator's own event loop was late by at most ${outcome.generatorLoopDelay.maxMs.toFixed(1)} ms ` +
           `(p99 ${outcome.generatorLoopDelay.p99Ms.toFixed(1)} ms): at most that much of the latency above is queueing in the generator itself`,
         ...(peak !== undefined ? [`peak RSS ${(peak / 1024 / 1024).toFixed(0)} MB`] : []),
