@@ -23,7 +23,7 @@ describe('heartbeat logging', () => {
   });
   afterEach(() => app.close());
 
-  const post = (url: string, token: string, payload: unknown, requestId: string) =>
+  const post = (url: string, token: string, payload: object, requestId: string) =>
     app.inject({
       method: 'POST',
       url,
