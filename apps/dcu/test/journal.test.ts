@@ -299,6 +299,35 @@ describe('the commit journal', () => {
     await restarted.close();
   });
 
+  it('fdatasyncs a ledger before building on records another instance appended, and not its own', async () => {
+    const { LedgerFile } = await import('../src/storage/files/ledger-file');
+    const left = storeOn(folder.accountDir);
+    const right = storeOn(folder.accountDir);
+    await left.start();
+    await right.start();
+    const { accountId, ownerKey } = await left.open({ proposalId: randomUUID(), title: 'Synced', investigator: 'Ada', amountCents: 1_000_000, durationDays: 3650 });
+    const owner = (await left.authenticate(accountId, ownerKey))!;
+    const withdraw = (store: FileAccountStore) =>
+      store.withdraw(accountId, { researcherId: owner.researcherId, amountCents: 1, idempotencyKey: randomUUID() });
+    const datasync = jest.spyOn(LedgerFile.prototype, 'datasync');
+    try {
+      await withdraw(left);
+      datasync.mockClear();
+      await withdraw(right); // builds on the left's withdrawal, only in the page cache and its journal
+      expect(datasync).toHaveBeenCalledTimes(1);
+      datasync.mockClear();
+      await withdraw(right); // on its own records: the journal covers them
+      expect(datasync).not.toHaveBeenCalled();
+      await withdraw(left);
+      datasync.mockClear();
+      await withdraw(right);
+      expect(datasync).toHaveBeenCalledTimes(1);
+    } finally {
+      datasync.mockRestore();
+      await Promise.all([left.close(), right.close()]);
+    }
+  });
+
   it('a holder that lost its lock while paused leaves the new holder’s lock directory alone at release', async () => {
     await mkdir(folder.accountDir, { recursive: true });
     const compromised: string[] = [];
