@@ -3,15 +3,22 @@ import { existsSync, mkdirSync, rmdirSync, utimesSync } from 'node:fs';
 import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AccountLock } from '../src/storage/files/account-lock';
-import { FileAccountStore } from '../src/storage/files/file-store';
+import { FileAccountStore, type StoreLogger } from '../src/storage/files/file-store';
 import { decodeJournalRecord } from '../src/storage/files/journal-codec';
+import { LedgerFile } from '../src/storage/files/ledger-file';
+import { encodeRecord } from '../src/storage/files/record-codec';
 import { checkpointAbandonedSegments, replayJournal } from '../src/storage/files/journal-replay';
+import type { AccountEvent } from '../src/domain/account';
 import type { AccountStore } from '../src/storage/store';
 import { makeAccountDir, type TransactionLine } from './helpers';
 
 jest.setTimeout(180_000);
 
-const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
+const silent: StoreLogger = {
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};
 const now = () => Date.parse('2030-01-01T00:00:00Z');
 /** The last round: withdrawals (cents) per account, sent at once. */
 const LAST_ROUND = [[1, 2], [3], [4]];
@@ -19,12 +26,19 @@ const LAST_ROUND = [[1, 2], [3], [4]];
 const KEEP_JOURNAL = { rotateMs: 3_600_000, rotateBytes: 1 << 30 };
 
 function storeOn(directory: string, logger = silent): FileAccountStore {
-  return new FileAccountStore({ directory, keySecret: 'journal', dayMs: 1000, now, logger, journal: KEEP_JOURNAL });
+  return new FileAccountStore({
+    directory,
+    keySecret: 'journal',
+    dayMs: 1000,
+    now,
+    logger,
+    journal: KEEP_JOURNAL,
+  });
 }
 
 async function history(store: AccountStore, accountId: string): Promise<TransactionLine[]> {
   const lines: TransactionLine[] = [];
-  for (let after: string | undefined; ; ) {
+  for (let after: string | undefined; ;) {
     const page = await store.transactions(accountId, { limit: 1000, after });
     lines.push(...page.transactions);
     if (page.next === null) return lines;
@@ -40,7 +54,8 @@ function journaledIds(bytes: Buffer): Map<string, string[]> {
     const decoded = decodeJournalRecord(bytes.toString('utf8', at, newline));
     if (decoded) {
       const list = ids.get(decoded.record.accountId) ?? [];
-      for (const line of decoded.lines) list.push((JSON.parse(line.bytes.toString('utf8')) as { id: string }).id);
+      for (const line of decoded.lines)
+        list.push((JSON.parse(line.bytes.toString('utf8')) as { id: string }).id);
       ids.set(decoded.record.accountId, list);
     }
     at = newline + 1;
@@ -87,7 +102,11 @@ async function makeCrashImage(accountDir: string): Promise<CrashImage> {
     owners.set(accountId, (await store.authenticate(accountId, ownerKey))!.researcherId);
   }
   const withdraw = (accountId: string, amountCents: number) =>
-    store.withdraw(accountId, { researcherId: owners.get(accountId)!, amountCents, idempotencyKey: randomUUID() });
+    store.withdraw(accountId, {
+      researcherId: owners.get(accountId)!,
+      amountCents,
+      idempotencyKey: randomUUID(),
+    });
   for (const accountId of accounts) for (const cents of [10, 20]) await withdraw(accountId, cents);
   const journalDir = join(accountDir, 'journal');
   const [segmentName, ...others] = await readdir(journalDir);
@@ -95,7 +114,9 @@ async function makeCrashImage(accountDir: string): Promise<CrashImage> {
   const recordsEnd = (bytes: Buffer) => bytes.lastIndexOf(0x0a) + 1;
   const journalBefore = recordsEnd(await readFile(join(journalDir, segmentName!)));
   // Two for the first account (they may share its batch, so one journal record carries both).
-  await Promise.all(accounts.flatMap((accountId, i) => LAST_ROUND[i]!.map((cents) => withdraw(accountId, cents))));
+  await Promise.all(
+    accounts.flatMap((accountId, i) => LAST_ROUND[i]!.map((cents) => withdraw(accountId, cents))),
+  );
   const ledgers = new Map<string, Buffer>();
   const openedBytes = new Map<string, number>();
   const full = new Map<string, TransactionLine[]>();
@@ -108,14 +129,29 @@ async function makeCrashImage(accountDir: string): Promise<CrashImage> {
   const segment = await readFile(join(journalDir, segmentName!));
   const journal = segment.subarray(0, recordsEnd(segment));
   await store.close();
-  return { accounts, ledgers, openedBytes, segmentName: segmentName!, journal, segmentBytes: segment.length, journalBefore, full };
+  return {
+    accounts,
+    ledgers,
+    openedBytes,
+    segmentName: segmentName!,
+    journal,
+    segmentBytes: segment.length,
+    journalBefore,
+    full,
+  };
 }
 
 /** A folder holding `ledgers` and the journal segment `journal`, as a restart would find them. */
-async function writeImage(directory: string, image: CrashImage, ledgers: Map<string, Buffer>, journal: Buffer): Promise<void> {
+async function writeImage(
+  directory: string,
+  image: CrashImage,
+  ledgers: Map<string, Buffer>,
+  journal: Buffer,
+): Promise<void> {
   await rm(directory, { recursive: true, force: true });
   await mkdir(join(directory, 'journal'), { recursive: true });
-  for (const [accountId, bytes] of ledgers) await writeFile(join(directory, `${accountId}.ledger.jsonl`), bytes);
+  for (const [accountId, bytes] of ledgers)
+    await writeFile(join(directory, `${accountId}.ledger.jsonl`), bytes);
   // Zero-filled ahead of its records, as the DCU leaves a segment.
   const zeros = Buffer.alloc(Math.max(0, image.segmentBytes - journal.length));
   await writeFile(join(directory, 'journal', image.segmentName), Buffer.concat([journal, zeros]));
@@ -149,7 +185,9 @@ describe('the commit journal', () => {
   it('recovers exactly what the journal holds when a power cut took the ledgers’ unsynced tails, at every byte of the last group commits', async () => {
     const image = await makeCrashImage(folder.accountDir);
     const copy = join(folder.root, 'crash');
-    const openedOnly = new Map([...image.ledgers].map(([id, bytes]) => [id, bytes.subarray(0, image.openedBytes.get(id))]));
+    const openedOnly = new Map(
+      [...image.ledgers].map(([id, bytes]) => [id, bytes.subarray(0, image.openedBytes.get(id))]),
+    );
     expect(image.journal.length).toBeGreaterThan(image.journalBefore);
     for (let cut = image.journalBefore; cut <= image.journal.length; cut++) {
       const journal = image.journal.subarray(0, cut);
@@ -161,7 +199,11 @@ describe('the commit journal', () => {
         // the opening plus exactly the journaled withdrawals, in order, nothing else.
         const ids = journaled.get(accountId) ?? [];
         const expected = image.full.get(accountId)!.slice(0, 1 + ids.length);
-        expect({ cut, accountId, history: recovered.get(accountId) }).toEqual({ cut, accountId, history: expected });
+        expect({ cut, accountId, history: recovered.get(accountId) }).toEqual({
+          cut,
+          accountId,
+          history: expected,
+        });
         expect(expected.slice(1).map((line) => line.id)).toEqual(ids);
       }
     }
@@ -182,12 +224,19 @@ describe('the commit journal', () => {
       expect(lines).toHaveLength(1 + 2 + round);
     });
     // Ledgers intact (a process killed, the page cache kept them), whatever the journal's cut.
-    for (const cut of [image.journalBefore, Math.floor((image.journalBefore + image.journal.length) / 2), image.journal.length]) {
+    for (const cut of [
+      image.journalBefore,
+      Math.floor((image.journalBefore + image.journal.length) / 2),
+      image.journal.length,
+    ]) {
       await writeImage(copy, image, image.ledgers, image.journal.subarray(0, cut));
       const recovered = await recover(copy, image);
-      for (const accountId of image.accounts) expect(recovered.get(accountId)).toEqual(image.full.get(accountId));
+      for (const accountId of image.accounts)
+        expect(recovered.get(accountId)).toEqual(image.full.get(accountId));
       for (const accountId of image.accounts) {
-        expect(await readFile(join(copy, `${accountId}.ledger.jsonl`))).toEqual(image.ledgers.get(accountId));
+        expect(await readFile(join(copy, `${accountId}.ledger.jsonl`))).toEqual(
+          image.ledgers.get(accountId),
+        );
       }
     }
     // Every ledger torn at every byte of its last round, with the whole journal: all of it back.
@@ -200,13 +249,28 @@ describe('the commit journal', () => {
       const torn = new Map(image.ledgers);
       for (const accountId of image.accounts) {
         const bytes = image.ledgers.get(accountId)!;
-        torn.set(accountId, bytes.subarray(0, Math.min(bytes.length - 1, roundStart.get(accountId)! + (tear - roundStart.get(first!)!))));
+        torn.set(
+          accountId,
+          bytes.subarray(
+            0,
+            Math.min(
+              bytes.length - 1,
+              roundStart.get(accountId)! + (tear - roundStart.get(first!)!),
+            ),
+          ),
+        );
       }
       await writeImage(copy, image, torn, image.journal);
       const recovered = await recover(copy, image);
       for (const accountId of image.accounts) {
-        expect({ tear, accountId, history: recovered.get(accountId) }).toEqual({ tear, accountId, history: image.full.get(accountId) });
-        expect(await readFile(join(copy, `${accountId}.ledger.jsonl`))).toEqual(image.ledgers.get(accountId));
+        expect({ tear, accountId, history: recovered.get(accountId) }).toEqual({
+          tear,
+          accountId,
+          history: image.full.get(accountId),
+        });
+        expect(await readFile(join(copy, `${accountId}.ledger.jsonl`))).toEqual(
+          image.ledgers.get(accountId),
+        );
       }
     }
   });
@@ -214,21 +278,35 @@ describe('the commit journal', () => {
   it('never replays a journal record with a flipped byte, and says so', async () => {
     const image = await makeCrashImage(folder.accountDir);
     const copy = join(folder.root, 'crash');
-    const openedOnly = new Map([...image.ledgers].map(([id, bytes]) => [id, bytes.subarray(0, image.openedBytes.get(id))]));
+    const openedOnly = new Map(
+      [...image.ledgers].map(([id, bytes]) => [id, bytes.subarray(0, image.openedBytes.get(id))]),
+    );
     // The last record of the journal: its account has nothing journaled after it.
     const lastStart = image.journal.lastIndexOf(0x0a, image.journal.length - 2) + 1;
-    const last = decodeJournalRecord(image.journal.toString('utf8', lastStart, image.journal.length - 1))!;
+    const last = decodeJournalRecord(
+      image.journal.toString('utf8', lastStart, image.journal.length - 1),
+    )!;
     const victim = last.record.accountId;
     const victimIds = journaledIds(image.journal).get(victim)!;
-    const lostIds = new Set(last.lines.map((line) => (JSON.parse(line.bytes.toString('utf8')) as { id: string }).id));
+    const lostIds = new Set(
+      last.lines.map((line) => (JSON.parse(line.bytes.toString('utf8')) as { id: string }).id),
+    );
     for (let position = lastStart; position < image.journal.length; position++) {
       const flipped = Buffer.from(image.journal);
       flipped[position] = flipped[position]! ^ (position % 2 === 0 ? 0x01 : 0x20);
       await writeImage(copy, image, openedOnly, flipped);
       const errors: unknown[] = [];
-      const recovered = await recover(copy, image, { ...silent, error: (object: object) => errors.push(object) });
+      const recovered = await recover(copy, image, {
+        ...silent,
+        error: (object: unknown) => {
+          errors.push(object);
+        },
+      });
       for (const accountId of image.accounts) {
-        const expectedIds = accountId === victim ? victimIds.filter((id) => !lostIds.has(id)) : journaledIds(image.journal).get(accountId)!;
+        const expectedIds =
+          accountId === victim
+            ? victimIds.filter((id) => !lostIds.has(id))
+            : journaledIds(image.journal).get(accountId)!;
         expect({ position, accountId, history: recovered.get(accountId) }).toEqual({
           position,
           accountId,
@@ -248,10 +326,15 @@ describe('the commit journal', () => {
     // The victim's last withdrawal rewritten with another amount (a valid record, checksum and all).
     const bytes = image.ledgers.get(victim!)!;
     const lastStart = bytes.lastIndexOf(0x0a, bytes.length - 2) + 1;
-    const record = JSON.parse(bytes.toString('utf8', lastStart, bytes.length - 1)) as Record<string, unknown>;
-    const { encodeRecord } = await import('../src/storage/files/record-codec');
+    const record = JSON.parse(bytes.toString('utf8', lastStart, bytes.length - 1)) as Record<
+      string,
+      unknown
+    >;
     const { o, sum: _sum, ...event } = record;
-    const forged = encodeRecord({ ...(event as never), note: 'forged' }, o as number);
+    const forged = encodeRecord(
+      { ...event, note: 'forged' } as unknown as AccountEvent,
+      o as number,
+    );
     ledgers.set(victim!, Buffer.concat([bytes.subarray(0, lastStart), Buffer.from(forged)]));
     await writeImage(copy, image, ledgers, image.journal);
     const recovered = await recover(copy, image);
@@ -262,16 +345,41 @@ describe('the commit journal', () => {
   });
 
   it('lets several instances share the folder: replaying a live journal changes nothing, a claimed segment is made good', async () => {
-    const left = new FileAccountStore({ directory: folder.accountDir, keySecret: 'journal', dayMs: 1000, now, logger: silent, journal: KEEP_JOURNAL });
-    const right = new FileAccountStore({ directory: folder.accountDir, keySecret: 'journal', dayMs: 1000, now, logger: silent, journal: KEEP_JOURNAL });
+    const left = new FileAccountStore({
+      directory: folder.accountDir,
+      keySecret: 'journal',
+      dayMs: 1000,
+      now,
+      logger: silent,
+      journal: KEEP_JOURNAL,
+    });
+    const right = new FileAccountStore({
+      directory: folder.accountDir,
+      keySecret: 'journal',
+      dayMs: 1000,
+      now,
+      logger: silent,
+      journal: KEEP_JOURNAL,
+    });
     await left.start();
     await right.start();
-    const { accountId, ownerKey } = await left.open({ proposalId: randomUUID(), title: 'Shared', investigator: 'Ada', amountCents: 1_000_000, durationDays: 3650 });
+    const { accountId, ownerKey } = await left.open({
+      proposalId: randomUUID(),
+      title: 'Shared',
+      investigator: 'Ada',
+      amountCents: 1_000_000,
+      durationDays: 3650,
+    });
     const owner = (await right.authenticate(accountId, ownerKey))!;
     const withdraw = (store: FileAccountStore) =>
-      store.withdraw(accountId, { researcherId: owner.researcherId, amountCents: 1, idempotencyKey: randomUUID() });
+      store.withdraw(accountId, {
+        researcherId: owner.researcherId,
+        amountCents: 1,
+        idempotencyKey: randomUUID(),
+      });
     const acknowledged: string[] = [];
-    for (let i = 0; i < 20; i++) acknowledged.push((await withdraw(i % 2 ? left : right)).withdrawal.id);
+    for (let i = 0; i < 20; i++)
+      acknowledged.push((await withdraw(i % 2 ? left : right)).withdrawal.id);
     const ledgerBefore = await readFile(left.ledgerPath(accountId));
     const replayOptions = {
       journalDirectory: left.journalDirectory,
@@ -284,31 +392,51 @@ describe('the commit journal', () => {
     expect(replayed).toMatchObject({ segments: 2, rejected: 0, repaired: [], damaged: new Map() });
     expect(await readFile(left.ledgerPath(accountId))).toEqual(ledgerBefore);
     // One that takes both for dead claims their segments (renamed, ledgers synced, deleted)...
-    const claimed = await checkpointAbandonedSegments({ ...replayOptions, ownInstanceId: 'nobody', olderThanMs: -1000 });
+    const claimed = await checkpointAbandonedSegments({
+      ...replayOptions,
+      ownInstanceId: 'nobody',
+      olderThanMs: -1000,
+    });
     expect(claimed.segments).toBe(2);
     expect(await readdir(left.journalDirectory)).toEqual([]);
     // ...and both go on: each notices at its next commit and makes its ledgers durable itself.
-    for (let i = 0; i < 6; i++) acknowledged.push((await withdraw(i % 2 ? left : right)).withdrawal.id);
+    for (let i = 0; i < 6; i++)
+      acknowledged.push((await withdraw(i % 2 ? left : right)).withdrawal.id);
     const lines = await history(left, accountId);
-    expect(lines.filter((line) => line.type === 'withdrawal').map((line) => line.id)).toEqual(acknowledged);
+    expect(lines.filter((line) => line.type === 'withdrawal').map((line) => line.id)).toEqual(
+      acknowledged,
+    );
     await Promise.all([left.close(), right.close()]);
     expect(await readdir(left.journalDirectory)).toEqual([]);
     const restarted = storeOn(folder.accountDir);
     await restarted.start();
-    expect((await history(restarted, accountId)).filter((line) => line.type === 'withdrawal').map((line) => line.id)).toEqual(acknowledged);
+    expect(
+      (await history(restarted, accountId))
+        .filter((line) => line.type === 'withdrawal')
+        .map((line) => line.id),
+    ).toEqual(acknowledged);
     await restarted.close();
   });
 
   it('fdatasyncs a ledger before building on records another instance appended, and not its own', async () => {
-    const { LedgerFile } = await import('../src/storage/files/ledger-file');
     const left = storeOn(folder.accountDir);
     const right = storeOn(folder.accountDir);
     await left.start();
     await right.start();
-    const { accountId, ownerKey } = await left.open({ proposalId: randomUUID(), title: 'Synced', investigator: 'Ada', amountCents: 1_000_000, durationDays: 3650 });
+    const { accountId, ownerKey } = await left.open({
+      proposalId: randomUUID(),
+      title: 'Synced',
+      investigator: 'Ada',
+      amountCents: 1_000_000,
+      durationDays: 3650,
+    });
     const owner = (await left.authenticate(accountId, ownerKey))!;
     const withdraw = (store: FileAccountStore) =>
-      store.withdraw(accountId, { researcherId: owner.researcherId, amountCents: 1, idempotencyKey: randomUUID() });
+      store.withdraw(accountId, {
+        researcherId: owner.researcherId,
+        amountCents: 1,
+        idempotencyKey: randomUUID(),
+      });
     const datasync = jest.spyOn(LedgerFile.prototype, 'datasync');
     try {
       await withdraw(left);
@@ -331,7 +459,10 @@ describe('the commit journal', () => {
   it('a holder that lost its lock while paused leaves the new holder’s lock directory alone at release', async () => {
     await mkdir(folder.accountDir, { recursive: true });
     const compromised: string[] = [];
-    const lock = new AccountLock({ staleMs: 2000, onCompromised: (error) => compromised.push(error.message) });
+    const lock = new AccountLock({
+      staleMs: 2000,
+      onCompromised: (error) => compromised.push(error.message),
+    });
     const ledgerPath = join(folder.accountDir, 'a.ledger.jsonl');
     const lockPath = join(folder.accountDir, 'a.lock');
     await writeFile(ledgerPath, '');
@@ -351,11 +482,29 @@ describe('the commit journal', () => {
   });
 
   it('deletes its segments once the ledgers are durable, at every checkpoint and at close', async () => {
-    const store = new FileAccountStore({ directory: folder.accountDir, keySecret: 'journal', dayMs: 1000, now, logger: silent, journal: { rotateMs: 0 } });
+    const store = new FileAccountStore({
+      directory: folder.accountDir,
+      keySecret: 'journal',
+      dayMs: 1000,
+      now,
+      logger: silent,
+      journal: { rotateMs: 0 },
+    });
     await store.start();
-    const { accountId, ownerKey } = await store.open({ proposalId: randomUUID(), title: 'Tidy', investigator: 'Ada', amountCents: 1_000_000, durationDays: 3650 });
+    const { accountId, ownerKey } = await store.open({
+      proposalId: randomUUID(),
+      title: 'Tidy',
+      investigator: 'Ada',
+      amountCents: 1_000_000,
+      durationDays: 3650,
+    });
     const owner = (await store.authenticate(accountId, ownerKey))!;
-    for (let i = 0; i < 5; i++) await store.withdraw(accountId, { researcherId: owner.researcherId, amountCents: 1, idempotencyKey: randomUUID() });
+    for (let i = 0; i < 5; i++)
+      await store.withdraw(accountId, {
+        researcherId: owner.researcherId,
+        amountCents: 1,
+        idempotencyKey: randomUUID(),
+      });
     await store.close();
     expect(await readdir(store.journalDirectory)).toEqual([]);
     // The copy a later test might make stays readable: nothing but ledgers and snapshots remain.
