@@ -16,13 +16,20 @@ export interface PacedOutcome {
   /** From the moment each heartbeat was due (not when it was sent) to its answer. */
   latency: LatencySummary;
   durationSeconds: number;
-  /** The largest number of heartbeats of one id that were due but not yet sent (generator lag). */
+  /** The most messages one tick of the generator sent (those due since its previous tick, every 2 ms when on time). */
   maxBacklog: number;
   registrations: number;
   /** Heartbeats answered 404 (the registry had dropped the instance); it then registers again. */
   dropped: number;
-  /** Heartbeats alone that were due after the first two periods (the registrations' burst is over). */
+  /**
+   * Heartbeats alone that were due once every instance had registered and heartbeated for a
+   * period: the registry holding all its instances, which is what the target is about.
+   */
   steadyLatency: LatencySummary;
+  /** Heartbeats answered per second in that steady window, counted over its real duration. */
+  steadyPerSecond: number;
+  /** The registrations alone, from when each was due. */
+  registrationLatency: LatencySummary;
   /** The worst latency (ms) of the messages due in each second of the run, in order. */
   worstBySecond: number[];
   /** The generator's own CPU time over the run, in seconds (it shares the machine with the server). */
@@ -35,10 +42,14 @@ export interface PacedOutcome {
 }
 
 /**
- * Heartbeats of every id once per `periodMs`, spread evenly over the period (id i at
- * offset i·period/n), as real instances with their own timers would send them. Latency is
- * measured from when a heartbeat was due, so a generator or registry that falls behind shows
- * up as latency instead of hiding as a lower rate (no coordinated omission).
+ * Instances that register one after another, evenly over `rampPeriods` periods, and from then
+ * on heartbeat once per `periodMs`, each on its own timer started by its registration (so the
+ * heartbeats of all of them are spread over the period as real instances' would be); then
+ * `durationSeconds` more of heartbeats of every instance. The ramp is how a fleet comes up (a
+ * fleet of 10,000 does not register within one second), and it is not what the steady figures
+ * judge: they count the heartbeats due once every instance had registered and heartbeated for
+ * a period. Latency is measured from when a message was due, so a generator or registry that
+ * falls behind shows up as latency instead of hiding as a lower rate (no coordinated omission).
  *
  * The generator writes pipelined HTTP/1.1 requests from prebuilt buffers on plain keep-alive
  * sockets and reads only the status line, Content-Length and (for registrations) the body:
@@ -52,6 +63,9 @@ export async function paceHeartbeats(input: {
   /** Each instance's registration body; its first message registers it, the rest heartbeat. */
   instances: { type: string; url: string }[];
   periodMs: number;
+  /** Periods over which the instances register, one after another. */
+  rampPeriods: number;
+  /** The steady phase, every instance heartbeating, after the ramp and one more period. */
   durationSeconds: number;
   connections: number;
 }): Promise<PacedOutcome> {
@@ -69,6 +83,7 @@ export async function paceHeartbeats(input: {
   };
   const latencies: number[] = [];
   const steadyLatencies: number[] = [];
+  const registrationLatencies: number[] = [];
   const worstBySecond: number[] = [];
   const statusCounts: Record<string, number> = {};
   let errors = 0;
@@ -78,8 +93,27 @@ export async function paceHeartbeats(input: {
   let registrations = 0;
   let dropped = 0;
   const count = input.instances.length;
-  const total = Math.floor((input.durationSeconds * 1000 * count) / input.periodMs);
-  const spacingMs = input.periodMs / count;
+  const periodMs = input.periodMs;
+  const rampPeriods = Math.max(1, Math.round(input.rampPeriods));
+  const steadyPeriods = Math.max(1, Math.round((input.durationSeconds * 1000) / periodMs));
+  const periods = rampPeriods + 1 + steadyPeriods;
+  // Instance i registers at i·ramp/n: in period ⌊i·rampPeriods/n⌋, at its phase within a period,
+  // which its heartbeats keep. Walking the instances in phase order, period by period, gives
+  // every message in the order it is due without a priority queue.
+  const registrationPeriod = new Int32Array(count);
+  const phaseMs = new Float64Array(count);
+  for (let index = 0; index < count; index += 1) {
+    const periodsIn = (index * rampPeriods) / count;
+    registrationPeriod[index] = Math.floor(periodsIn);
+    phaseMs[index] = (periodsIn - Math.floor(periodsIn)) * periodMs;
+  }
+  const byPhase = Array.from({ length: count }, (_, index) => index).sort(
+    (a, b) => (phaseMs[a] as number) - (phaseMs[b] as number),
+  );
+  // Messages in all: each instance registers once and heartbeats in every later period.
+  let total = 0;
+  for (let index = 0; index < count; index += 1)
+    total += periods - (registrationPeriod[index] as number);
   const registrationRequests = input.instances.map((instance) =>
     request('/register', JSON.stringify(instance)),
   );
@@ -105,6 +139,8 @@ export async function paceHeartbeats(input: {
   let finish: () => void = () => undefined;
   let startedAt = 0;
   let steadyFrom = 0;
+  let steadyAnswered = 0;
+  let lastSteadyAnswerAt = 0;
   const connections: Connection[] = [];
 
   const settled = () => {
@@ -134,11 +170,17 @@ export async function paceHeartbeats(input: {
       connection.head = 0;
     }
     answered += 1;
-    const latency = performance.now() - pending.dueAt;
+    const now = performance.now();
+    const latency = now - pending.dueAt;
     latencies.push(latency);
     const second = Math.floor((pending.dueAt - startedAt) / 1000);
     worstBySecond[second] = Math.max(worstBySecond[second] ?? 0, latency);
-    if (!pending.registration && pending.dueAt >= steadyFrom) steadyLatencies.push(latency);
+    if (pending.registration) registrationLatencies.push(latency);
+    else if (pending.dueAt >= steadyFrom) {
+      steadyLatencies.push(latency);
+      steadyAnswered += 1;
+      lastSteadyAnswerAt = now;
+    }
     const { index } = pending;
     if (pending.registration) {
       registrations += 1;
@@ -211,24 +253,35 @@ export async function paceHeartbeats(input: {
   loopDelay.enable();
   const cpuBefore = process.cpuUsage();
   startedAt = performance.now();
-  steadyFrom = startedAt + 2 * input.periodMs;
+  steadyFrom = startedAt + (rampPeriods + 1) * periodMs;
   const done = new Promise<void>((resolve) => {
     finish = resolve;
   });
   await new Promise<void>((resolve) => {
+    // The next message to consider: the instance at `cursor` in phase order, in `period`.
+    let period = 0;
+    let cursor = 0;
     const tick = () => {
-      const due = Math.min(total, Math.floor((performance.now() - startedAt) / spacingMs) + 1);
-      maxBacklog = Math.max(maxBacklog, due - sent);
+      const now = performance.now();
       for (const connection of connections) connection.socket.cork();
-      while (sent < due) {
-        const index = sent % count;
-        write(
-          connections[index % connections.length] as Connection,
-          index,
-          startedAt + sent * spacingMs,
-        );
-        sent += 1;
+      let lag = 0;
+      while (period < periods) {
+        const index = byPhase[cursor] as number;
+        const dueAt = startedAt + period * periodMs + (phaseMs[index] as number);
+        if (dueAt > now) break;
+        // Before its registration's period an instance does not exist yet.
+        if (period >= (registrationPeriod[index] as number)) {
+          write(connections[index % connections.length] as Connection, index, dueAt);
+          sent += 1;
+          lag += 1;
+        }
+        cursor += 1;
+        if (cursor === count) {
+          cursor = 0;
+          period += 1;
+        }
       }
+      maxBacklog = Math.max(maxBacklog, lag);
       // One write system call per connection per tick instead of one per message.
       for (const connection of connections) connection.socket.uncork();
       if (sent >= total) return resolve();
@@ -251,6 +304,7 @@ export async function paceHeartbeats(input: {
   await done;
   clearTimeout(gaveUp);
   const durationSeconds = (performance.now() - startedAt) / 1000;
+  const steadySeconds = Math.max(lastSteadyAnswerAt - steadyFrom, steadyPeriods * periodMs) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
   loopDelay.disable();
   for (const connection of connections) {
@@ -259,7 +313,9 @@ export async function paceHeartbeats(input: {
   }
   return {
     achievedPerSecond: answered / durationSeconds,
-    plannedPerSecond: (count * 1000) / input.periodMs,
+    plannedPerSecond: (count * 1000) / periodMs,
+    steadyPerSecond: steadyAnswered / steadySeconds,
+    registrationLatency: summarizeLatencies(Float64Array.from(registrationLatencies).sort()),
     registrations,
     dropped,
     sent,
