@@ -10,7 +10,6 @@ import { bearerToken, describedResponse, errorBody, HttpError } from '@grantline
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RegistrationAuthority } from '../domain/registration-auth';
-import { lazyChildLogger } from '../lazy-logger';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -118,10 +117,9 @@ export const membershipRoutes: FastifyPluginAsyncTypebox<MembershipRoutesOptions
   app.post(
     '/heartbeat',
     {
-      // Every instance, every interval: counted in /metrics, not logged one by one, and its
-      // request logger made only if something is logged.
+      // Every instance, every interval: counted in /metrics, not logged one by one (the service
+      // kit makes a request's logger only if something is logged).
       config: { quietLog: true },
-      childLoggerFactory: lazyChildLogger,
       schema: {
         tags: ['registry'],
         summary: 'Keep an instance listed',
