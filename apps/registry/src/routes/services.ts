@@ -53,18 +53,18 @@ export const servicesRoutes: FastifyPluginAsyncTypebox = async (app) => {
         },
       },
     },
-    async (request, reply) => {
+    // Not async: a lookup answers in the same turn, without a promise per request; only a
+    // watch waits.
+    (request, reply) => {
       const { type } = request.params;
-      const query = readListQuery(request.query);
-      if (query.watch) {
-        const { index, waitMs } = query.watch;
-        if (index === app.instances.indexOf(type) && waitMs > 0) {
-          await app.changes.wait(type, waitMs, abortedWhenGone(reply));
-        }
+      const { limit, watch } = readListQuery(request.query);
+      const answer = () => {
+        sendListing(request, reply, limit === undefined ? app.listings.ofType(type) : app.listings.sample(type, limit));
+      };
+      if (watch && watch.index === app.instances.indexOf(type) && watch.waitMs > 0) {
+        return app.changes.wait(type, watch.waitMs, abortedWhenGone(reply)).then(answer);
       }
-      const listing =
-        query.limit === undefined ? app.listings.ofType(type) : app.listings.sample(type, query.limit);
-      return sendListing(request, reply, listing);
+      answer();
     },
   );
 
