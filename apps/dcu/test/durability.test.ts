@@ -225,6 +225,29 @@ describe('durability', () => {
     }
   });
 
+  it('shows on one instance, at once, a student added or removed on the other', async () => {
+    const left = await start();
+    const right = await start();
+    const account = await openAccount(left);
+    const readOnRight = (key: string) =>
+      right.inject({ url: `/accounts/${account.accountId}`, headers: bearer(key) });
+    for (let i = 0; i < 5; i++) {
+      // A read on the right just before, so it has looked at the ledger a moment ago.
+      expect((await readOnRight(account.ownerKey)).statusCode).toBe(200);
+      const student = await addStudent(left, account, `Student ${i}`);
+      const seen = (await readOnRight(account.ownerKey)).json<{ researchers: { researcherId: string }[] }>();
+      expect(seen.researchers.map((researcher) => researcher.researcherId)).toContain(student.researcherId);
+      expect((await readOnRight(student.key)).statusCode).toBe(200);
+      const removed = await left.inject({
+        method: 'DELETE',
+        url: `/accounts/${account.accountId}/researchers/${student.researcherId}`,
+        headers: bearer(account.ownerKey),
+      });
+      expect(removed.statusCode).toBe(204);
+      expect((await readOnRight(student.key)).statusCode).toBe(401);
+    }
+  });
+
   it('two instances on one folder never overdraw an account and see each other’s changes', async () => {
     const left = await start();
     const right = await start();

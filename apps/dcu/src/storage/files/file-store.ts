@@ -49,8 +49,12 @@ const LEASE_MS = 50;
 const SNAPSHOT_DELAY_MS = 1000;
 /** A checkpoint is written once the ledger grew by this much since the last, or by a quarter of its size. */
 const CHECKPOINT_GROWTH_BYTES = 256 * 1024;
-/** How stale a read may be with respect to changes made by another instance. */
-const FRESHNESS_MS = 5;
+/**
+ * How stale a read may be with respect to changes made by another instance: by default not at
+ * all, so a read on one DCU sees every change another acknowledged (the look is an fstat of the
+ * open ledger, answered from memory).
+ */
+const FRESHNESS_MS = 0;
 /** A temp file or lock directory untouched this long belongs to a dead process. */
 const LEFTOVER_AGE_MS = 60_000;
 const LEFTOVER_SWEEP_MS = 30_000;
@@ -73,7 +77,7 @@ export interface FileAccountStoreOptions {
   keySecret: string;
   dayMs: number;
   lockStaleMs?: number;
-  /** How stale a read may be with respect to another instance's changes. Default 5 ms. */
+  /** How stale a read may be with respect to another instance's changes. Default 0: never. */
   readFreshnessMs?: number;
   /** The one clock of the money rules. */
   now?: () => number;
@@ -546,9 +550,9 @@ export class FileAccountStore implements AccountStore {
 
   /**
    * Whether another instance appended since we last looked (our own write in flight aside).
-   * Looked at most once per FRESHNESS_MS: under load the fstat was a tenth of a read's cost, and
-   * a change another instance made is seen by reads here within that time. (Every change
-   * re-reads the ledger under the lock, so no decision about money is made on stale state.)
+   * Looked at most once per `readFreshnessMs` (FRESHNESS_MS: every read), so a change another
+   * instance made is seen by reads here within that time. (Every change re-reads the ledger under
+   * the lock, so no decision about money is made on stale state, whatever the setting.)
    */
   private async ledgerGrew(entry: LoadedAccount, options: { evenIfFresh?: boolean } = {}): Promise<boolean> {
     if (!options.evenIfFresh && this.lookedLately(entry)) return false;

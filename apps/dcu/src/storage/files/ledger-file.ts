@@ -50,7 +50,12 @@ export class LedgerFile {
 
   /** The file's size now. fstat of an open descriptor answers from memory: no need for the thread pool. */
   async size(): Promise<number> {
-    return fstatSync((await this.fileHandle()).fd).size;
+    return this.sizeIfOpen() ?? fstatSync((await this.fileHandle()).fd).size;
+  }
+
+  /** The file's size now if it is open, without an await (the read path's look), else undefined. */
+  sizeIfOpen(): number | undefined {
+    return this.handle === undefined ? undefined : fstatSync(this.handle.fd).size;
   }
 
   /**
