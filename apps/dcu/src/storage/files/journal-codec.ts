@@ -1,5 +1,4 @@
-import { crc32 } from 'node:zlib';
-import { decodeRecord } from './record-codec';
+import { decodeRecord, sealLine, unsealLine } from './record-codec';
 
 /**
  * One journal line: the ledger bytes one account's batch appended (`d`, the ledger's own
@@ -22,14 +21,13 @@ export interface JournaledLine {
   bytes: Buffer;
 }
 
-const SUM_PREFIX = ',"sum":"';
-const SUM_SUFFIX_LENGTH = SUM_PREFIX.length + 8 + 2;
 const ACCOUNT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export function encodeJournalRecord(record: JournalRecord): Buffer {
-  const body = JSON.stringify({ a: record.accountId, o: record.offset, d: record.data.toString('utf8') });
-  const sum = crc32(body).toString(16).padStart(8, '0');
-  return Buffer.from(`${body.slice(0, -1)}${SUM_PREFIX}${sum}"}\n`, 'utf8');
+  return Buffer.from(
+    sealLine(JSON.stringify({ a: record.accountId, o: record.offset, d: record.data.toString('utf8') })),
+    'utf8',
+  );
 }
 
 /**
@@ -38,13 +36,8 @@ export function encodeJournalRecord(record: JournalRecord): Buffer {
  * would lie at (so a record is replayed whole and exactly, or not at all).
  */
 export function decodeJournalRecord(line: string): { record: JournalRecord; lines: JournaledLine[] } | undefined {
-  if (line.length <= SUM_SUFFIX_LENGTH || !line.endsWith('"}')) return undefined;
-  const sumAt = line.length - SUM_SUFFIX_LENGTH;
-  if (line.slice(sumAt, sumAt + SUM_PREFIX.length) !== SUM_PREFIX) return undefined;
-  const sumHex = line.slice(sumAt + SUM_PREFIX.length, line.length - 2);
-  if (!/^[0-9a-f]{8}$/.test(sumHex)) return undefined;
-  const body = `${line.slice(0, sumAt)}}`;
-  if (crc32(body) !== Number.parseInt(sumHex, 16)) return undefined;
+  const body = unsealLine(line);
+  if (body === undefined) return undefined;
   let parsed: { a?: unknown; o?: unknown; d?: unknown };
   try {
     parsed = JSON.parse(body) as typeof parsed;

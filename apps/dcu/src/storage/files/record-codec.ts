@@ -22,23 +22,33 @@ export interface StoredRecord {
 const SUM_PREFIX = ',"sum":"';
 /** `,"sum":"` + 8 hex digits + `"}` */
 const SUM_SUFFIX_LENGTH = SUM_PREFIX.length + 8 + 2;
-const EVENT_TYPES = new Set(['opened', 'researcher-added', 'researcher-removed', 'withdrawal', 'closed', 'closeout-acknowledged']);
 
-export function encodeRecord(event: AccountEvent, offset: number): string {
-  const body = JSON.stringify({ o: offset, ...event });
+/** A JSON object's text sealed with a CRC-32 of its own bytes as its last member, and a newline. */
+export function sealLine(body: string): string {
   const sum = crc32(body).toString(16).padStart(8, '0');
   return `${body.slice(0, -1)}${SUM_PREFIX}${sum}"}\n`;
 }
 
-/** The record in one line (without its newline), or undefined when the line fails its checksum or shape. */
-export function decodeRecord(line: string): StoredRecord | undefined {
+/** The JSON text a sealed line (without its newline) was made from, or undefined when it fails its checksum. */
+export function unsealLine(line: string): string | undefined {
   if (line.length <= SUM_SUFFIX_LENGTH || !line.endsWith('"}')) return undefined;
   const sumAt = line.length - SUM_SUFFIX_LENGTH;
   if (line.slice(sumAt, sumAt + SUM_PREFIX.length) !== SUM_PREFIX) return undefined;
   const sumHex = line.slice(sumAt + SUM_PREFIX.length, line.length - 2);
   if (!/^[0-9a-f]{8}$/.test(sumHex)) return undefined;
   const body = `${line.slice(0, sumAt)}}`;
-  if (crc32(body) !== Number.parseInt(sumHex, 16)) return undefined;
+  return crc32(body) === Number.parseInt(sumHex, 16) ? body : undefined;
+}
+const EVENT_TYPES = new Set(['opened', 'researcher-added', 'researcher-removed', 'withdrawal', 'closed', 'closeout-acknowledged']);
+
+export function encodeRecord(event: AccountEvent, offset: number): string {
+  return sealLine(JSON.stringify({ o: offset, ...event }));
+}
+
+/** The record in one line (without its newline), or undefined when the line fails its checksum or shape. */
+export function decodeRecord(line: string): StoredRecord | undefined {
+  const body = unsealLine(line);
+  if (body === undefined) return undefined;
   try {
     const { o, ...event } = JSON.parse(body) as { o: unknown; type: unknown };
     if (typeof o !== 'number' || !Number.isSafeInteger(o) || typeof event.type !== 'string' || !EVENT_TYPES.has(event.type)) {
