@@ -1,13 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
-import { startTestPostgres, type TestPostgres } from '@grantline/postgres/testing';
 import { buildAgencyApp, type AgencyAppOptions } from '../src/app';
 import { proposalIdFor } from '../src/domain/proposal';
 import { FileAgencyStore } from '../src/storage/file-store';
 import { PostgresAgencyStore } from '../src/storage/postgres-store';
 import type { AgencyStore } from '../src/storage/store';
 import { serviceToken, startFakeDcu, startFakeRegistry } from './fakes';
+import { StorePlaces, type StoreKind } from './store-places';
 
 /**
  * The agency's routes as funder of record, over each store it ships: a folder (AGENCY_DIR) or
@@ -23,8 +21,7 @@ const bearer = { authorization: `Bearer ${serviceToken}` };
 let registry: Awaited<ReturnType<typeof startFakeRegistry>>;
 let dcu: Awaited<ReturnType<typeof startFakeDcu>>;
 const cleanups: (() => Promise<unknown>)[] = [];
-/** PostgreSQL for the postgres store, started when first needed; when none can be had, its tests fail. */
-let postgres: Promise<TestPostgres> | undefined;
+const places = new StorePlaces('agency-funder-', cleanups);
 
 beforeAll(async () => {
   registry = await startFakeRegistry();
@@ -40,24 +37,11 @@ afterEach(async () => {
 afterAll(async () => {
   await dcu?.close();
   await registry?.close();
-  await (await postgres)?.close();
+  await places.close();
 });
 
-type StoreKind = 'files' | 'postgres';
-
 /** Where agency instances keep their state: a fresh folder, or a fresh database's URL. */
-async function freshPlace(kind: StoreKind): Promise<string> {
-  if (kind === 'files') {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'agency-funder-'));
-    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
-    return dir;
-  }
-  postgres ??= startTestPostgres();
-  const server = await postgres;
-  const url = await server.createDatabase();
-  cleanups.push(() => server.release(url));
-  return url;
-}
+const freshPlace = (kind: StoreKind) => places.fresh(kind);
 
 /** One instance's store at `place` (closed after the test, after the app that uses it). */
 async function openStore(kind: StoreKind, place: string): Promise<AgencyStore> {

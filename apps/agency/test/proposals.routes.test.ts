@@ -1,7 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { startTestPostgres, type TestPostgres } from '@grantline/postgres/testing';
 import { RegistryClient } from '@grantline/registry-client';
 import { buildAgencyApp, type AgencyAppOptions } from '../src/app';
 import { PostgresAgencyStore } from '../src/storage/postgres-store';
@@ -12,6 +8,7 @@ import {
   startFakeRegistry,
   type DcuBehaviour,
 } from './fakes';
+import { StorePlaces, type StoreKind } from './store-places';
 
 jest.setTimeout(30_000);
 
@@ -27,8 +24,7 @@ const proposal = {
 let registry: Awaited<ReturnType<typeof startFakeRegistry>>;
 let dcu: Awaited<ReturnType<typeof startFakeDcu>>;
 const cleanups: (() => Promise<unknown>)[] = [];
-/** PostgreSQL for the postgres store, started when first needed; when none can be had, its tests fail. */
-let postgres: Promise<TestPostgres> | undefined;
+const places = new StorePlaces('agency-routes-', cleanups);
 
 beforeAll(async () => {
   registry = await startFakeRegistry();
@@ -46,24 +42,11 @@ afterEach(async () => {
 afterAll(async () => {
   await dcu?.close();
   await registry?.close();
-  await (await postgres)?.close();
+  await places.close();
 });
 
-type StoreKind = 'files' | 'postgres';
-
 /** Where agency instances keep their decisions: a fresh folder, or a fresh database's URL. */
-async function freshPlace(kind: StoreKind): Promise<string> {
-  if (kind === 'files') {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'agency-routes-'));
-    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
-    return dir;
-  }
-  postgres ??= startTestPostgres();
-  const server = await postgres;
-  const url = await server.createDatabase();
-  cleanups.push(() => server.release(url));
-  return url;
-}
+const freshPlace = (kind: StoreKind) => places.fresh(kind);
 
 /**
  * An agency with its own registry client, as a separate agency process would have; its own
