@@ -25,3 +25,17 @@ describe('the idempotency index', () => {
     expect(index.candidates('more-99')).toEqual([beyond + 99]);
   });
 });
+
+describe('the idempotency index across lookups and adds', () => {
+  it('finds keys added after a lookup, also when more were looked up than it keeps digests for', () => {
+    const index = new IdempotencyIndex();
+    // Looked up, then added: the digest of the lookup is reused.
+    for (let i = 0; i < 3_000; i++) expect(index.candidates(`key-${i}`)).toEqual([]);
+    for (let i = 0; i < 3_000; i++) index.add(`key-${i}`, i * 100);
+    // Looked up but never added (a replay or a refusal) must not be found.
+    index.candidates('looked-up-only');
+    for (let i = 0; i < 3_000; i += 7) expect(index.candidates(`key-${i}`)).toEqual([i * 100]);
+    expect(index.candidates('looked-up-only')).toEqual([]);
+    expect(index.size).toBe(3_000);
+  });
+});

@@ -1,15 +1,22 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * Where in the ledger the withdrawal made with an Idempotency-Key lies, for every key the
  * account has ever seen. A hot account sees hundreds of thousands of keys, so the index keeps
  * 16 bytes per key in typed arrays (a 48-bit digest of the key and the record's byte offset)
  * instead of the keys themselves; a digest match is confirmed by reading the record.
+ *
+ * A withdrawal's key is looked up (`candidates`) before it is decided and added once it is
+ * written, so the digest of the lookup is kept for the add (`pending`): one SHA-1 per command,
+ * not two. Only keys being decided right now are kept, and never more than `PENDING_LIMIT` (a
+ * key that is looked up but never added, a replay or a refusal, goes when the map is cleared).
  */
 export class IdempotencyIndex {
   private digests: Float64Array;
   private offsets: Uint32Array | Float64Array;
   private count = 0;
+  /** Digests of keys looked up and not yet added: the commands of the batch being decided. */
+  private readonly pending = new Map<string, number>();
 
   constructor(initialCapacity = 64) {
     let capacity = 16;
@@ -26,13 +33,17 @@ export class IdempotencyIndex {
     if (offset > 0xffff_ffff && this.offsets instanceof Uint32Array)
       this.offsets = Float64Array.from(this.offsets);
     if ((this.count + 1) * 10 > this.digests.length * 7) this.grow();
-    this.insert(digestOf(idempotencyKey), offset);
+    const digest = this.pending.get(idempotencyKey);
+    if (digest !== undefined) this.pending.delete(idempotencyKey);
+    this.insert(digest ?? digestOf(idempotencyKey), offset);
     this.count += 1;
   }
 
   /** Offsets of records whose key may be this one (usually none or exactly one). */
   candidates(idempotencyKey: string): number[] {
     const digest = digestOf(idempotencyKey);
+    if (this.pending.size >= PENDING_LIMIT) this.pending.clear();
+    this.pending.set(idempotencyKey, digest);
     const mask = this.digests.length - 1;
     const found: number[] = [];
     for (let slot = digest & mask; this.digests[slot] !== 0; slot = (slot + 1) & mask) {
@@ -94,8 +105,15 @@ export class IdempotencyIndex {
   }
 }
 
-/** 48 bits of SHA-1, never 0 (0 marks an empty slot); exact in a double. */
-function digestOf(idempotencyKey: string): number {
-  const value = createHash('sha1').update(idempotencyKey).digest().readUIntBE(0, 6);
+/** Two batches of the file store's (512 commands each): more than are ever being decided at once. */
+const PENDING_LIMIT = 1024;
+
+/**
+ * The first 48 bits of SHA-1, never 0 (0 marks an empty slot); exact in a double. Checkpoints
+ * hold these digests, so the function never changes. The one-shot `hash` to hex costs a third
+ * of `createHash(...).digest()` (no Hash object, no Buffer).
+ */
+export function digestOf(idempotencyKey: string): number {
+  const value = Number.parseInt(hash('sha1', idempotencyKey, 'hex').slice(0, 12), 16);
   return value === 0 ? 1 : value;
 }

@@ -1,5 +1,5 @@
 import { crc32 } from 'node:zlib';
-import type { AccountEvent } from '../../domain/account';
+import type { AccountEvent, WithdrawalEvent } from '../../domain/account';
 
 /**
  * One ledger line: the event as JSON, its expected byte offset in the ledger (`o`), and a
@@ -25,8 +25,7 @@ const SUM_SUFFIX_LENGTH = SUM_PREFIX.length + 8 + 2;
 
 /** A JSON object's text sealed with a CRC-32 of its own bytes as its last member, and a newline. */
 export function sealLine(body: string): string {
-  const sum = crc32(body).toString(16).padStart(8, '0');
-  return `${body.slice(0, -1)}${SUM_PREFIX}${sum}"}\n`;
+  return `${body.slice(0, -1)}${SUM_PREFIX}${hex8(crc32(body))}"}\n`;
 }
 
 /** The JSON text a sealed line (without its newline) was made from, or undefined when it fails its checksum. */
@@ -42,7 +41,46 @@ export function unsealLine(line: string): string | undefined {
 const EVENT_TYPES = new Set(['opened', 'researcher-added', 'researcher-removed', 'withdrawal', 'closed', 'closeout-acknowledged']);
 
 export function encodeRecord(event: AccountEvent, offset: number): string {
+  if (event.type === 'withdrawal' && isSafeCount(offset) && isSafeCount(event.amountCents) && isSafeCount(event.balanceAfterCents)) {
+    return sealHead(withdrawalHead(event, offset));
+  }
   return sealLine(JSON.stringify({ o: offset, ...event }));
+}
+
+/**
+ * A withdrawal, the record written on every request, spelled out: the same bytes as
+ * `JSON.stringify({ o: offset, ...event })` (the codec's tests check it on random events) at
+ * about half the cost, because generic stringify walks the object's shape every time.
+ * Returned without its closing brace, which `sealHead` adds.
+ */
+function withdrawalHead(event: WithdrawalEvent, offset: number): string {
+  const head =
+    `{"o":${offset},"type":"withdrawal","id":${jsonString(event.id)},"researcherId":${jsonString(event.researcherId)},` +
+    `"amountCents":${event.amountCents},"balanceAfterCents":${event.balanceAfterCents},"at":${jsonString(event.at)},` +
+    `"idempotencyKey":${jsonString(event.idempotencyKey)}`;
+  return event.note === undefined ? head : `${head},"note":${jsonString(event.note)}`;
+}
+
+/** Integers print the same in a template as in JSON; other numbers (none expected) take the generic path. */
+function isSafeCount(value: number): boolean {
+  return Number.isSafeInteger(value) && !Object.is(value, -0);
+}
+
+/** What JSON.stringify escapes in a string: quote, backslash, control characters, lone surrogates. */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** `JSON.stringify(text)`, without the call for the usual text that needs no escaping (ids, times, keys). */
+function jsonString(text: string): string {
+  return NEEDS_ESCAPE.test(text) ? JSON.stringify(text) : `"${text}"`;
+}
+
+/** `sealLine(head + '}')` without cutting the brace off again. */
+function sealHead(head: string): string {
+  return `${head}${SUM_PREFIX}${hex8(crc32(`${head}}`))}"}\n`;
+}
+
+function hex8(sum: number): string {
+  return sum.toString(16).padStart(8, '0');
 }
 
 /** The record in one line (without its newline), or undefined when the line fails its checksum or shape. */
