@@ -66,8 +66,11 @@ function isSafeCount(value: number): boolean {
   return Number.isSafeInteger(value) && !Object.is(value, -0);
 }
 
-/** What JSON.stringify escapes in a string: quote, backslash, control characters, lone surrogates. */
-const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+/**
+ * A superset of what JSON.stringify escapes in a string: quote, backslash, control characters
+ * (\p{Cc}; JSON escapes only those below U+0020) and lone surrogates (\p{Cs} in a `u` pattern).
+ */
+const NEEDS_ESCAPE = /["\\\p{Cc}\p{Cs}]/u;
 
 /** `JSON.stringify(text)`, without the call for the usual text that needs no escaping (ids, times, keys). */
 function jsonString(text: string): string {
