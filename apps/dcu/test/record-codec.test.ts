@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import type { WithdrawalEvent } from '../src/domain/account';
 import { digestOf } from '../src/storage/files/idempotency-index';
-import { decodeRecord, encodeRecord, sealLine } from '../src/storage/files/record-codec';
+import { decodeJournalRecord, encodeJournalRecord } from '../src/storage/files/journal-codec';
+import { decodeRecord, encodeRecord, hex8, sealLine } from '../src/storage/files/record-codec';
 
 /** Any text a request may carry, escapes, control characters and lone surrogates included. */
 const text = fc.oneof(
@@ -49,6 +50,35 @@ describe('the record codec', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('the journal codec', () => {
+  it('writes a batch of ledger lines as exactly the bytes of the generic JSON encoding, and reads it back', () => {
+    fc.assert(
+      fc.property(fc.uuid(), fc.array(withdrawal, { minLength: 1, maxLength: 8 }), fc.nat({ max: 2 ** 40 }), (accountId, events, offset) => {
+        let at = offset;
+        const lines = events.map((event) => {
+          const line = encodeRecord(event, at);
+          at += Buffer.byteLength(line, 'utf8');
+          return line;
+        });
+        const data = Buffer.from(lines.join(''), 'utf8');
+        const encoded = encodeJournalRecord({ accountId, offset, data });
+        expect(encoded.toString('utf8')).toBe(sealLine(JSON.stringify({ a: accountId, o: offset, d: data.toString('utf8') })));
+        const decoded = decodeJournalRecord(encoded.toString('utf8', 0, encoded.length - 1));
+        expect(decoded?.record).toEqual({ accountId, offset, data });
+        expect(decoded?.lines.map((line) => line.offset)).toHaveLength(events.length);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('the checksum in hex', () => {
+  it('is the 8 lowercase hex digits of any 32-bit sum', () => {
+    fc.assert(fc.property(fc.nat({ max: 0xffff_ffff }), (sum) => expect(hex8(sum)).toBe(sum.toString(16).padStart(8, '0'))), { numRuns: 5000 });
+    expect([hex8(0), hex8(0xffff_ffff)]).toEqual(['00000000', 'ffffffff']);
   });
 });
 
