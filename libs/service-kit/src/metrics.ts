@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import {
   collectDefaultMetrics,
@@ -74,12 +74,16 @@ export class ServiceMetrics {
   }
 }
 
+/** Counts one answer (called by `createServer`'s onResponse hook, with the route's pattern). */
+export type AnswerCounter = (request: FastifyRequest, reply: FastifyReply, route: string) => void;
+
 /**
- * Decorates `app.metrics` and times every answer into `http_request_duration_seconds` by
- * method, route (the route's pattern, so ids do not make new series) and status code. Called
- * by `createServer`.
+ * Decorates `app.metrics`; the counter it answers times every answer into
+ * `http_request_duration_seconds` by method, route (the route's pattern, so ids do not make new
+ * series) and status code. Called by `createServer`, which calls the counter from its one
+ * onResponse hook (a hook per job cost every request a turn of Fastify's hook runner).
  */
-export function installMetrics(app: FastifyInstance): ServiceMetrics {
+export function installMetrics(app: FastifyInstance): AnswerCounter {
   const metrics = new ServiceMetrics();
   app.decorate('metrics', metrics);
   const durations = new RequestDurations(metrics.registry);
@@ -88,16 +92,12 @@ export function installMetrics(app: FastifyInstance): ServiceMetrics {
     help: 'Answers repeated for a request whose Idempotency-Key was already applied (nothing applied again), by route.',
     labelNames: ['method', 'route'] as const,
   });
-  // A callback hook: every request runs it, and a promise each costs more than the counting.
-  app.addHook('onResponse', (request, reply, done) => {
-    // Requests that matched no route share one series, whatever their URL.
-    const route = request.routeOptions.url ?? 'unmatched';
+  return (request, reply, route) => {
     durations.count(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
-    if (reply.getHeader('idempotent-replayed') === 'true')
+    // Only a change can be a replay (a GET or HEAD never carries an Idempotency-Key).
+    if (request.method !== 'GET' && request.method !== 'HEAD' && reply.getHeader('idempotent-replayed') === 'true')
       replays.inc({ method: request.method, route });
-    done();
-  });
-  return metrics;
+  };
 }
 
 interface DurationSeries {
@@ -121,15 +121,23 @@ export class RequestDurations {
   readonly help = 'Time from receiving a request to the end of its answer, by method, route pattern and status code.';
   readonly type = 'histogram' as const;
   readonly aggregator = 'sum' as const;
-  private series = new Map<string, DurationSeries>();
+  /** Every series, in the order they first counted (the order of the export). */
+  private series: DurationSeries[] = [];
+  private byRoute = new Map<string, Map<string, Map<number, DurationSeries>>>();
 
   constructor(registry: Registry) {
     registry.registerMetric(this as unknown as Metric);
   }
 
   count(method: string, route: string, statusCode: number, seconds: number): void {
-    const key = `${statusCode} ${method} ${route}`;
-    let series = this.series.get(key);
+    // Found through maps keyed by what the request already has (no key string built and
+    // hashed per request): route pattern and method are strings Fastify and Node keep, the
+    // status a number.
+    let byMethod = this.byRoute.get(route);
+    if (byMethod === undefined) this.byRoute.set(route, (byMethod = new Map()));
+    let byStatus = byMethod.get(method);
+    if (byStatus === undefined) byMethod.set(method, (byStatus = new Map()));
+    let series = byStatus.get(statusCode);
     if (series === undefined) {
       series = {
         labels: { method, route, status_code: statusCode },
@@ -137,7 +145,8 @@ export class RequestDurations {
         sum: 0,
         count: 0,
       };
-      this.series.set(key, series);
+      byStatus.set(statusCode, series);
+      this.series.push(series);
     }
     const bounds = RequestDurations.BOUNDS;
     let bucket = 0;
@@ -150,7 +159,7 @@ export class RequestDurations {
   /** Per series: the cumulative buckets, +Inf, sum and count, as prom-client's Histogram. */
   async get() {
     const values: { labels: Record<string, string | number>; value: number; metricName: string }[] = [];
-    for (const { labels, buckets, sum, count } of this.series.values()) {
+    for (const { labels, buckets, sum, count } of this.series) {
       let cumulative = 0;
       RequestDurations.BOUNDS.forEach((bound, index) => {
         cumulative += buckets[index]!;
@@ -166,7 +175,8 @@ export class RequestDurations {
   }
 
   reset(): void {
-    this.series = new Map();
+    this.series = [];
+    this.byRoute = new Map();
   }
 }
 

@@ -31,6 +31,27 @@ export function accountView(state: AccountState, nowMs: number): AccountView {
   };
 }
 
+const sharedViews = new WeakMap<AccountState, AccountView>();
+
+/**
+ * `accountView`, frozen and shared: while the account's state is the same object (`evolve`
+ * makes a new one for every change) and its days remaining and status have not moved, every
+ * read gets this same view. Reads are the hot path: building a fresh view, and serializing it
+ * again, was a measurable share of a read's CPU, and a shared view lets the HTTP layer keep its
+ * serialized answer (see routes/accounts.ts). Frozen, so no reader can change what the others see.
+ */
+export function sharedAccountView(state: AccountState, nowMs: number): AccountView {
+  const shared = sharedViews.get(state);
+  if (shared !== undefined && shared.daysRemaining === daysRemaining(state, nowMs) && shared.status === accountStatus(state, nowMs)) {
+    return shared;
+  }
+  const view = accountView(state, nowMs);
+  for (const researcher of view.researchers) Object.freeze(researcher);
+  Object.freeze(view.researchers);
+  sharedViews.set(state, Object.freeze(view));
+  return view;
+}
+
 /** The line of the account's history an event makes, if it moves money. */
 export function transactionOf(accountId: string, event: AccountEvent): Transaction | undefined {
   if (event.type === 'opened') {

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
 import {
   AccountParams,
   AccountView,
@@ -54,6 +55,33 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<AccountsRoutesOptions> = 
         response: { 200: AccountView, 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse, 503: ErrorResponse },
       },
     },
-    async (request) => app.accounts.view(request.params.accountId),
+    // Not async: the store's promise is the handler's (an async function around it cost each read
+    // more trips through the microtask queue). The answer is sent here, so the promise ends in nothing.
+    (request, reply) =>
+      app.accounts.view(request.params.accountId).then((view) => {
+        sendView(reply, view);
+      }),
   );
 };
+
+/** Serialized answers of shared views (see `sendView`); an entry goes when its view is collected. */
+const serializedViews = new WeakMap<AccountView, string>();
+
+/**
+ * Answers a read. A frozen view is one the store hands out unchanged to every read while the
+ * account is unchanged (the file store's `sharedAccountView`), so its answer is serialized once,
+ * by this route's own response schema, and sent as it is: a string with a JSON content type is
+ * not serialized again. Any other view is serialized by Fastify as usual.
+ */
+function sendView(reply: FastifyReply, view: AccountView): void {
+  if (!Object.isFrozen(view)) {
+    void reply.send(view);
+    return;
+  }
+  let body = serializedViews.get(view);
+  if (body === undefined) {
+    body = reply.serialize(view) as string;
+    serializedViews.set(view, body);
+  }
+  void reply.type('application/json; charset=utf-8').send(body);
+}

@@ -19,7 +19,7 @@ import {
 } from '../../domain/account';
 import { accountIdFor, memberIdFor, ownerIdFor } from '../../domain/ids';
 import { AccountKeys, KeyDeriver } from '../../domain/keys';
-import { accountView, transactionOf } from '../../domain/views';
+import { accountView, sharedAccountView, transactionOf } from '../../domain/views';
 import {
   AccountDamaged,
   AccountRefusal,
@@ -258,12 +258,13 @@ export class FileAccountStore implements AccountStore {
   }
 
   async authenticate(accountId: string, key: string): Promise<Member | undefined> {
-    // A loaded account and a fresh look at its ledger cost a read no await (reads are the hot path).
-    const entry = this.entries.get(accountId.toLowerCase()) ?? (await this.entry(accountId));
+    // A loaded account, a look at its ledger that finds nothing new and a known key cost a read
+    // no await at all (reads are the hot path; each await is a trip through the microtask queue).
+    const entry = this.entries.get(accountId) ?? this.entries.get(accountId.toLowerCase()) ?? (await this.entry(accountId));
     if (!entry) return undefined;
     // Another instance may have added or removed this researcher a moment ago.
-    if (!this.lookedLately(entry) && (await this.ledgerGrew(entry)))
-      await entry.mutex.runExclusive(() => this.catchUp(entry, false));
+    const grew = this.ledgerGrew(entry);
+    if (grew === true || (grew !== false && (await grew))) await entry.mutex.runExclusive(() => this.catchUp(entry, false));
     let researcherId = entry.keys.researcherFor(key);
     if (researcherId === undefined && (await this.ledgerGrew(entry, { evenIfFresh: true }))) {
       // A key we do not know may belong to a student added on another instance just now.
@@ -280,8 +281,9 @@ export class FileAccountStore implements AccountStore {
 
   /** The account now; `authenticate`, which comes first, has caught up with other instances. */
   async view(accountId: string): Promise<AccountView> {
-    const entry = this.entries.get(accountId.toLowerCase()) ?? (await this.requireEntry(accountId));
-    return accountView(entry.state, this.now());
+    const entry = this.entries.get(accountId) ?? this.entries.get(accountId.toLowerCase()) ?? (await this.requireEntry(accountId));
+    // Frozen and the same object while the account is unchanged, so its answer is serialized once.
+    return sharedAccountView(entry.state, this.now());
   }
 
   async addResearcher(
@@ -552,17 +554,21 @@ export class FileAccountStore implements AccountStore {
    * Whether another instance appended since we last looked (our own write in flight aside).
    * Looked at most once per `readFreshnessMs` (FRESHNESS_MS: every read), so a change another
    * instance made is seen by reads here within that time. (Every change re-reads the ledger under
-   * the lock, so no decision about money is made on stale state, whatever the setting.)
+   * the lock, so no decision about money is made on stale state, whatever the setting.) The
+   * answer is immediate (no promise) when the ledger is open, as it is once an account is loaded.
    */
-  private async ledgerGrew(entry: LoadedAccount, options: { evenIfFresh?: boolean } = {}): Promise<boolean> {
+  private ledgerGrew(entry: LoadedAccount, options: { evenIfFresh?: boolean } = {}): boolean | Promise<boolean> {
     if (!options.evenIfFresh && this.lookedLately(entry)) return false;
-    entry.sizeCheckedAt = performance.now();
-    return (await entry.ledger.size()) > Math.max(entry.appliedBytes, entry.writingEnd);
+    if ((this.options.readFreshnessMs ?? FRESHNESS_MS) > 0) entry.sizeCheckedAt = performance.now();
+    const size = entry.ledger.sizeIfOpen();
+    if (size === undefined) return entry.ledger.size().then((opened) => opened > Math.max(entry.appliedBytes, entry.writingEnd));
+    return size > Math.max(entry.appliedBytes, entry.writingEnd);
   }
 
-  /** Whether `ledgerGrew` looked at the file less than the read freshness ago. */
+  /** Whether `ledgerGrew` looked at the file less than the read freshness ago (never, by default: no clock is read). */
   private lookedLately(entry: LoadedAccount): boolean {
-    return performance.now() - entry.sizeCheckedAt < (this.options.readFreshnessMs ?? FRESHNESS_MS);
+    const freshnessMs = this.options.readFreshnessMs ?? FRESHNESS_MS;
+    return freshnessMs > 0 && performance.now() - entry.sizeCheckedAt < freshnessMs;
   }
 
   /**
