@@ -515,7 +515,7 @@ describe.each(STORES)('the DCU under generated malformed requests (%s store)', (
     const inside = store === 'files' ? await filesUnder(folder.accountDir) : [];
     const uuid = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
     const allowed = new RegExp(
-      `^(${uuid}\\.ledger\\.jsonl|${uuid}\\.json|${uuid}\\.lock|${uuid}\\.checkpoint|ends|ends/${uuid}\\.\\d+|journal|journal/${uuid}\\.\\d+\\.jsonl)$`,
+      `^(${uuid}\\.ledger\\.jsonl|${uuid}\\.json|${uuid}\\.lock|${uuid}\\.lock\\.wanted|${uuid}\\.checkpoint|ends|ends/${uuid}\\.\\d+|journal|journal/${uuid}\\.\\d+\\.jsonl)$`,
     );
     expect(inside.filter((name) => !allowed.test(name))).toEqual([]);
   });

@@ -64,7 +64,7 @@ export interface StoredLedgers {
 
 /**
  * Every account in an account folder the DCUs share: every ledger line complete and
- * checksummed, its arithmetic sound; lock folders of a dead DCU and temp files it left
+ * checksummed, its arithmetic sound; lock folders of a dead DCU, its marks of waiting for one, and temp files it left
  * mid-write are counted (they are swept at the next start), any other stray file is a problem.
  */
 export async function readFileLedgers(accountDir: string): Promise<StoredLedgers> {
@@ -72,7 +72,7 @@ export async function readFileLedgers(accountDir: string): Promise<StoredLedgers
   const problems = [...folder.problems];
   // `journal/` holds the DCUs' commit journals (apps/dcu/src/storage/files/commit-journal.ts).
   const strayNames = folder.otherNames.filter(
-    (name) => !name.endsWith('.lock') && !name.endsWith('.tmp') && name !== 'journal',
+    (name) => !name.endsWith('.lock') && !name.endsWith('.lock.wanted') && !name.endsWith('.tmp') && name !== 'journal',
   );
   if (strayNames.length > 0)
     problems.push(`unexpected files in the account folder: ${strayNames.join(', ')}`);
@@ -123,6 +123,7 @@ export async function readFileLedgers(accountDir: string): Promise<StoredLedgers
       accounts: accounts.size,
       withdrawals,
       lockFoldersLeft: folder.otherNames.filter((name) => name.endsWith('.lock')).length,
+      wantedMarkersLeft: folder.otherNames.filter((name) => name.endsWith('.lock.wanted')).length,
       tempFilesLeft: folder.otherNames.filter((name) => name.endsWith('.tmp')).length,
       accountsWithoutSnapshot: withoutSnapshot,
       fencedLines: [...folder.accounts.values()].reduce((sum, files) => sum + files.fencedLines, 0),

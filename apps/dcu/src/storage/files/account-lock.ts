@@ -47,16 +47,22 @@ export class AccountLock {
     work: () => Promise<T>,
     options: { retries?: number } = {},
   ): Promise<T> {
-    const release = await this.acquire(ledgerPath, lockPath, options.retries ?? 1000);
+    const lease = await this.acquire(ledgerPath, lockPath, options);
     try {
       return await work();
     } finally {
-      try {
-        await this.release(ledgerPath, lockPath, release);
-      } catch (error) {
-        this.options.onCompromised(error as Error, ledgerPath);
-      }
+      await lease.release();
     }
+  }
+
+  /**
+   * Takes the lock and keeps it until the lease is released: a busy account pays for the lock
+   * directory once, not per change. While it waits, the taker marks the lock as wanted, so a
+   * holder keeping it between changes lets go soon (see `AccountLease.isWanted`).
+   */
+  async acquire(ledgerPath: string, lockPath: string, options: { retries?: number } = {}): Promise<AccountLease> {
+    const release = await this.lockDirectory(ledgerPath, lockPath, options.retries ?? 1000);
+    return new AccountLease(ledgerPath, lockPath, this.options, release);
   }
 
   /**
@@ -64,11 +70,12 @@ export class AccountLock {
    * counted here rather than by proper-lockfile, whose retry module computes the whole table of
    * timeouts (a thousand) on every call: that was the largest cost of a withdrawal.
    */
-  private async acquire(ledgerPath: string, lockPath: string, retries: number): Promise<() => Promise<void>> {
+  private async lockDirectory(ledgerPath: string, lockPath: string, retries: number): Promise<() => Promise<void>> {
     let delay = 1;
+    const wanted = wantedMarkerPath(lockPath);
     for (let attempt = 0; ; attempt++) {
       try {
-        return await lockfile.lock(ledgerPath, {
+        const release = await lockfile.lock(ledgerPath, {
           lockfilePath: lockPath,
           realpath: false,
           fs: lockFs as unknown as typeof fs,
@@ -77,12 +84,78 @@ export class AccountLock {
           retries: 0,
           onCompromised: (error) => this.options.onCompromised(error, ledgerPath),
         });
+        if (attempt > 0) await fs.promises.unlink(wanted).catch(() => undefined);
+        return release;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ELOCKED' || attempt >= retries) throw error;
       }
+      await markWanted(wanted);
       await sleep(delay * (1 + Math.random()));
       delay = Math.min(40, delay * 1.3);
     }
+  }
+}
+
+/** Longest a waiting taker sleeps between tries (see the back-off above), with its jitter. */
+export const LONGEST_RETRY_MS = 80;
+/** A wanted marker not touched for this long was left by a taker that gave up or died. */
+const WANTED_FRESH_MS = 1000;
+
+/** Next to the lock directory, so it never keeps the directory from being removed. */
+export function wantedMarkerPath(lockPath: string): string {
+  return `${lockPath}.wanted`;
+}
+
+/** Creates the marker, or moves its mtime to now: a hint, so it is neither synced nor awaited for long. */
+async function markWanted(path: string): Promise<void> {
+  const now = new Date();
+  try {
+    await fs.promises.utimes(path, now, now);
+  } catch {
+    await fs.promises.writeFile(path, '', { flag: 'a' }).catch(() => undefined);
+  }
+}
+
+/** The account's lock while it is held; `release` ends it. */
+export class AccountLease {
+  private released = false;
+
+  constructor(
+    readonly ledgerPath: string,
+    readonly lockPath: string,
+    private readonly options: AccountLockOptions,
+    private readonly releaseDirectory: () => Promise<void>,
+  ) {}
+
+  /**
+   * Whether nobody can have taken the lock over: proper-lockfile still holds it and refreshed
+   * it recently enough that no other instance can have found it stale. False after this process
+   * was paused or its event loop stalled for longer than that: the lease must then be taken anew.
+   */
+  isFresh(): boolean {
+    const held = getLocks()[resolve(this.ledgerPath)];
+    if (this.released || !held || held.released) return false;
+    return Date.now() - held.lastUpdate < this.options.staleMs - this.margin();
+  }
+
+  /** Whether a taker (another instance, or this one's sweeper) waits for the lock now. */
+  isWanted(): boolean {
+    const marker = fs.statSync(wantedMarkerPath(this.lockPath), { throwIfNoEntry: false });
+    return marker !== undefined && Date.now() - marker.mtimeMs < WANTED_FRESH_MS;
+  }
+
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    try {
+      await this.removeIfOurs();
+    } catch (error) {
+      this.options.onCompromised(error as Error, this.ledgerPath);
+    }
+  }
+
+  private margin(): number {
+    return Math.min(1000, this.options.staleMs / 4);
   }
 
   /**
@@ -94,11 +167,11 @@ export class AccountLock {
    * Otherwise it is left alone (the taker's, or stale and taken over or swept later), and only
    * our bookkeeping of it ends.
    */
-  private async release(ledgerPath: string, lockPath: string, release: () => Promise<void>): Promise<void> {
+  private async removeIfOurs(): Promise<void> {
+    const { ledgerPath, lockPath } = this;
     const held = getLocks()[resolve(ledgerPath)];
     if (!held || held.released) return; // compromised: proper-lockfile let go of it already
-    const margin = Math.min(1000, this.options.staleMs / 4);
-    let ours = Date.now() - held.lastUpdate < this.options.staleMs - margin;
+    let ours = Date.now() - held.lastUpdate < this.options.staleMs - this.margin();
     if (ours) {
       try {
         ours = fs.statSync(lockPath).mtime.getTime() === held.mtime.getTime();
@@ -111,7 +184,7 @@ export class AccountLock {
       // it then waited longer than `margin` in the thread pool, or the process were paused
       // between the two: the same window proper-lockfile's own stale takeover (stat, rmdir,
       // mkdir) has, which the ledger's fencing covers.
-      await release().catch(() => undefined);
+      await this.releaseDirectory().catch(() => undefined);
       return;
     }
     this.options.onCompromised(new Error('the lock was no longer ours at release; its directory is left alone'), ledgerPath);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, stat } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join, resolve } from 'node:path';
 import { Mutex } from 'async-mutex';
 import type { AccountView, OpenAccountRequest } from '@grantline/contracts';
@@ -30,7 +31,7 @@ import {
   type WithdrawalRequestData,
   type WithdrawalResult,
 } from '../store';
-import { AccountLock } from './account-lock';
+import { AccountLock, LONGEST_RETRY_MS, type AccountLease } from './account-lock';
 import { readCheckpoint, writeCheckpoint } from './checkpoint';
 import { CloseoutIndex } from './closeout-index';
 import { CommitJournal } from './commit-journal';
@@ -44,8 +45,19 @@ import { sweepLeftovers } from './sweeper';
 
 /** Commands made durable by one write; bounds the latency of the last in a batch. */
 const MAX_BATCH = 512;
-/** Longest a busy account keeps its lock between batches before letting others in. */
-const LEASE_MS = 50;
+/** Longest one drain keeps the account's mutex, so reads catching up and paging get their turn. */
+const DRAIN_MS = 50;
+/**
+ * An account's file lock is kept between changes (a lease) and given back once the account has
+ * been idle this long, or as soon as another instance waits for it.
+ */
+const LEASE_IDLE_MS = 250;
+const LEASE_CHECK_MS = 50;
+/**
+ * After giving the lock to a waiting instance, this one waits this long before taking it back,
+ * so the waiter, sleeping between tries, gets it.
+ */
+const LEASE_YIELD_MS = LONGEST_RETRY_MS + 20;
 const SNAPSHOT_DELAY_MS = 1000;
 /** A checkpoint is written once the ledger grew by this much since the last, or by a quarter of its size. */
 const CHECKPOINT_GROWTH_BYTES = 256 * 1024;
@@ -117,6 +129,10 @@ interface LoadedAccount {
   snapshotWrite: Promise<void>;
   /** Ledger bytes covered by the newest checkpoint on disk (0: none). */
   checkpointedBytes: number;
+  /** The account's file lock while this instance keeps it between changes. */
+  lease: AccountLease | undefined;
+  /** When a change last used the lease (performance.now()). */
+  leaseUsedAt: number;
 }
 
 /**
@@ -139,6 +155,9 @@ export class FileAccountStore implements AccountStore {
   private closed = false;
   private sweepTimer: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> = Promise.resolve();
+  /** Accounts whose file lock this instance keeps between changes. */
+  private readonly leased = new Set<LoadedAccount>();
+  private leaseTimer: NodeJS.Timeout | undefined;
   private readonly journal: CommitJournal;
   /** Accounts whose ledger contradicts a commit journal: 503 until an operator repairs it. */
   private readonly damaged = new Map<string, string>();
@@ -204,6 +223,8 @@ export class FileAccountStore implements AccountStore {
       this.sweeping = this.sweeping.then(() => this.sweep());
     }, LEFTOVER_SWEEP_MS);
     this.sweepTimer.unref();
+    this.leaseTimer = setInterval(() => this.returnLeases(), LEASE_CHECK_MS);
+    this.leaseTimer.unref();
     // In the background: a readdir of a huge folder must not delay the first answer.
     this.sweeping = this.sweep();
 
@@ -397,6 +418,7 @@ export class FileAccountStore implements AccountStore {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.sweepTimer);
+    clearInterval(this.leaseTimer);
     await this.sweeping;
     await Promise.all([...this.loading.values()].map((loading) => loading.catch(() => undefined)));
     for (const entry of this.entries.values()) {
@@ -407,7 +429,9 @@ export class FileAccountStore implements AccountStore {
         await this.writeSnapshot(entry).catch(() => undefined);
       }
       await entry.snapshotWrite;
+      await entry.mutex.runExclusive(() => this.endLease(entry));
     }
+    for (const entry of [...this.leased]) await this.endLease(entry);
     // Every ledger made durable, then this instance's segments deleted.
     await this.journal.close();
     for (const entry of this.entries.values()) await entry.ledger.close();
@@ -487,6 +511,8 @@ export class FileAccountStore implements AccountStore {
         snapshotTimer: undefined,
         snapshotWrite: Promise.resolve(),
         checkpointedBytes: 0,
+        lease: undefined,
+        leaseUsedAt: 0,
       };
       if (usable) {
         // The checkpoint plus the ledger's tail: loading costs the same however long the history.
@@ -581,6 +607,9 @@ export class FileAccountStore implements AccountStore {
       this.apply(entry, records);
       entry.appliedBytes = endOffset;
       if (tornBytes > 0 && holdingFileLock) {
+        // Judged right before the cut: the bytes may be the start of a write by an instance that
+        // took the lock over while this one was paused.
+        if (!entry.lease?.isFresh()) throw new FencedOutError('This DCU instance may have lost the account lock; nothing was changed. Retry with the same Idempotency-Key.');
         this.options.logger.warn({ accountId: entry.accountId, tornBytes }, 'cutting a torn write from the ledger');
         await entry.ledger.truncateDurably(endOffset);
       }
@@ -591,37 +620,85 @@ export class FileAccountStore implements AccountStore {
   }
 
   /**
-   * Drains the account's queue in group commits. The mutex and the file lock are held across
-   * consecutive batches for at most LEASE_MS, so a busy account pays for the lock once rather
-   * than per write, and other changes and instances still get their turn.
+   * Drains the account's queue in group commits, under the account's mutex and its file lock.
+   * The file lock is leased: kept after the queue runs dry, so a busy account pays for the lock
+   * directory once rather than per change (see `returnLeases` for when it is given back).
    */
   private async drain(entry: LoadedAccount, queue: CommitQueue<AccountCommand, Answer>): Promise<void> {
     if (this.entries.get(entry.accountId) !== entry) return this.handOver(entry, queue);
     await entry.mutex.runExclusive(async () => {
       let batch: Queued<AccountCommand, Answer>[] = [];
       try {
-        await this.lock.hold(entry.ledger.path, this.lockPath(entry.accountId), async () => {
-          await this.catchUp(entry, true);
-          if (entry.appliedBytes > entry.vouchedBytes) {
-            // Records another instance appended (or left when it died or lost the lock): made
-            // durable before anything is built on them, whatever became of that instance's journal.
-            await entry.ledger.datasync();
-            entry.vouchedBytes = entry.appliedBytes;
-          }
-          const leaseEndsAt = performance.now() + LEASE_MS;
-          do {
-            batch = queue.take(MAX_BATCH);
-            await this.commitBatch(entry, batch);
-            batch = [];
-          } while (performance.now() < leaseEndsAt && (await queue.moreQueued()));
-        });
+        await this.holdLease(entry);
+        const drainEndsAt = performance.now() + DRAIN_MS;
+        do {
+          batch = queue.take(MAX_BATCH);
+          await this.commitBatch(entry, batch);
+          batch = [];
+        } while (queue.length > 0 && performance.now() < drainEndsAt);
+        entry.leaseUsedAt = performance.now();
       } catch (error) {
         // Nothing of this batch was acknowledged; reload the account before trusting memory again.
         for (const queued of batch) queued.reject(error);
+        await this.endLease(entry);
         this.evict(entry);
       }
     });
     if (this.entries.get(entry.accountId) !== entry) return this.handOver(entry, queue);
+  }
+
+  /**
+   * Makes sure this instance holds the account's file lock and has caught up under it. A lease
+   * kept from an earlier change is used only while nobody can have taken it over (a pause or a
+   * stall past the staleness ends it); one another instance waits for is handed over first.
+   * The caller holds the mutex.
+   */
+  private async holdLease(entry: LoadedAccount): Promise<void> {
+    const kept = entry.lease;
+    if (kept && (!kept.isFresh() || kept.isWanted())) {
+      const wanted = kept.isFresh();
+      await this.endLease(entry);
+      if (wanted) await sleep(LEASE_YIELD_MS);
+    }
+    if (!entry.lease) {
+      entry.lease = await this.lock.acquire(entry.ledger.path, this.lockPath(entry.accountId));
+      this.leased.add(entry);
+    }
+    await this.catchUp(entry, true);
+    if (entry.appliedBytes > entry.vouchedBytes) {
+      // Records another instance appended (or left when it died or lost the lock): made
+      // durable before anything is built on them, whatever became of that instance's journal.
+      await entry.ledger.datasync();
+      entry.vouchedBytes = entry.appliedBytes;
+    }
+  }
+
+  /** Gives the account's file lock back. The caller holds the mutex (or the account is evicted). */
+  private async endLease(entry: LoadedAccount): Promise<void> {
+    const lease = entry.lease;
+    if (!lease) return;
+    entry.lease = undefined;
+    this.leased.delete(entry);
+    await lease.release();
+  }
+
+  /**
+   * Gives back the file locks of accounts idle for LEASE_IDLE_MS, wanted by another instance, or
+   * no longer fresh. An account in the middle of a change is left to its drain, which looks too.
+   */
+  private returnLeases(): void {
+    const now = performance.now();
+    for (const entry of this.leased) {
+      const lease = entry.lease;
+      if (!lease || entry.mutex.isLocked()) continue;
+      const evicted = this.entries.get(entry.accountId) !== entry;
+      if (!evicted && now - entry.leaseUsedAt < LEASE_IDLE_MS && lease.isFresh() && !lease.isWanted()) continue;
+      void entry.mutex
+        .runExclusive(async () => {
+          if (entry.lease === lease) await this.endLease(entry);
+        })
+        .catch((error: unknown) => this.options.logger.warn({ err: error, accountId: entry.accountId }, 'could not give the account lock back'));
+    }
   }
 
   /** Commands queued on an evicted account go to the reloaded one. */
@@ -684,6 +761,8 @@ export class FileAccountStore implements AccountStore {
 
   private evict(entry: LoadedAccount): void {
     if (this.entries.get(entry.accountId) === entry) this.entries.delete(entry.accountId);
+    // A drain using the lease ends it itself; otherwise the next look of returnLeases does.
+    if (!entry.mutex.isLocked()) void this.endLease(entry);
     clearTimeout(entry.snapshotTimer);
     void entry.ledger.close().catch(() => undefined);
   }

@@ -1,4 +1,4 @@
-import { fstatSync } from 'node:fs';
+import { fstatSync, readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { AccountEvent } from '../../domain/account';
 import { AccountDamaged } from '../store';
@@ -153,8 +153,9 @@ export class LedgerFile {
       written += bytesWritten;
     }
     // Read back where it was meant to be: equal bytes are ours (they hold fresh ids and times).
+    // From the page cache, where the write just put them: no need for the thread pool.
     const check = Buffer.allocUnsafe(data.length);
-    const { bytesRead } = await handle.read(check, 0, data.length, offset);
+    const bytesRead = readSync(handle.fd, check, 0, data.length, offset);
     return bytesRead === data.length && check.equals(data);
   }
 

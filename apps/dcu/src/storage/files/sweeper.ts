@@ -1,4 +1,4 @@
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AccountLock } from './account-lock';
 import { removeAbandonedTempFiles } from './durable-files';
@@ -13,6 +13,7 @@ export interface SweeperOptions {
 }
 
 const LOCK_PATTERN = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.lock$/;
+const WANTED_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.lock\.wanted$/;
 
 /**
  * Cleans what killed processes left behind: temp files of interrupted writes, and lock
@@ -25,6 +26,13 @@ export async function sweepLeftovers(options: SweeperOptions): Promise<{ tempFil
   let lockDirectories = 0;
   const cutoff = Date.now() - options.abandonedAfterMs;
   for (const name of await readdir(options.directory)) {
+    if (WANTED_PATTERN.test(name)) {
+      // A waiting taker touches its marker on every try; an old one was left by one that died.
+      const marker = join(options.directory, name);
+      const touchedAt = (await stat(marker).catch(() => undefined))?.mtimeMs;
+      if (touchedAt !== undefined && touchedAt < cutoff) await unlink(marker).catch(() => undefined);
+      continue;
+    }
     const match = LOCK_PATTERN.exec(name);
     if (!match) continue;
     const accountId = match[1]!;
