@@ -119,13 +119,17 @@ async function markWanted(path: string): Promise<void> {
 /** The account's lock while it is held; `release` ends it. */
 export class AccountLease {
   private released = false;
+  /** proper-lockfile's key for the lock. */
+  private readonly resolvedPath: string;
 
   constructor(
     readonly ledgerPath: string,
     readonly lockPath: string,
     private readonly options: AccountLockOptions,
     private readonly releaseDirectory: () => Promise<void>,
-  ) {}
+  ) {
+    this.resolvedPath = resolve(ledgerPath);
+  }
 
   /**
    * Whether nobody can have taken the lock over: proper-lockfile still holds it and refreshed
@@ -133,7 +137,7 @@ export class AccountLease {
    * was paused or its event loop stalled for longer than that: the lease must then be taken anew.
    */
   isFresh(): boolean {
-    const held = getLocks()[resolve(this.ledgerPath)];
+    const held = getLocks()[this.resolvedPath];
     if (this.released || !held || held.released) return false;
     return Date.now() - held.lastUpdate < this.options.staleMs - this.margin();
   }
@@ -169,7 +173,7 @@ export class AccountLease {
    */
   private async removeIfOurs(): Promise<void> {
     const { ledgerPath, lockPath } = this;
-    const held = getLocks()[resolve(ledgerPath)];
+    const held = getLocks()[this.resolvedPath];
     if (!held || held.released) return; // compromised: proper-lockfile let go of it already
     let ours = Date.now() - held.lastUpdate < this.options.staleMs - this.margin();
     if (ours) {
