@@ -137,7 +137,7 @@ describe('durability', () => {
     await until(async () => (await readdir(folder.accountDir)).every((name) => !name.endsWith('.tmp')), 'the temp file swept');
   });
 
-  it('sweeps the lock directory a killed holder left on an account nobody touches, and keeps a live one', async () => {
+  it('sweeps the lock directory (and the mark of waiting for one) a killed process left on an account nobody touches, and keeps a live one', async () => {
     const app = await start();
     const idle = await openAccount(app);
     const busy = await openAccount(app);
@@ -149,8 +149,12 @@ describe('durability', () => {
     await mkdir(idleLock);
     await mkdir(busyLock); // as if another instance held it right now
     await utimes(idleLock, new Date(Date.now() - 120_000), new Date(Date.now() - 120_000));
+    const idleMark = `${idle.accountId}.lock.wanted`;
+    await writeFile(join(folder.accountDir, idleMark), '');
+    await utimes(join(folder.accountDir, idleMark), new Date(Date.now() - 120_000), new Date(Date.now() - 120_000));
     const second = await start();
     await until(async () => !(await readdir(folder.accountDir)).includes(`${idle.accountId}.lock`), 'the stale lock swept');
+    await until(async () => !(await readdir(folder.accountDir)).includes(idleMark), 'the stale mark swept');
     expect(await readdir(folder.accountDir)).toContain(`${busy.accountId}.lock`);
     // The swept account works as before.
     expect((await withdraw(second, idle.accountId, idle.ownerKey, 5)).statusCode).toBe(201);

@@ -25,7 +25,7 @@ const LAST_ROUND = [[1, 2], [3], [4]];
 /** A journal that is never checkpointed during the test, so it holds every record. */
 const KEEP_JOURNAL = { rotateMs: 3_600_000, rotateBytes: 1 << 30 };
 
-function storeOn(directory: string, logger = silent): FileAccountStore {
+function storeOn(directory: string, logger = silent, options: { leaseIdleMs?: number } = {}): FileAccountStore {
   return new FileAccountStore({
     directory,
     keySecret: 'journal',
@@ -33,6 +33,7 @@ function storeOn(directory: string, logger = silent): FileAccountStore {
     now,
     logger,
     journal: KEEP_JOURNAL,
+    ...options,
   });
 }
 
@@ -509,5 +510,102 @@ describe('the commit journal', () => {
     expect(await readdir(store.journalDirectory)).toEqual([]);
     // The copy a later test might make stays readable: nothing but ledgers and snapshots remain.
     await cp(folder.accountDir, join(folder.root, 'copy'), { recursive: true });
+  });
+});
+
+describe('the account lease', () => {
+  let folder: Awaited<ReturnType<typeof makeAccountDir>>;
+  beforeEach(async () => {
+    folder = await makeAccountDir();
+  });
+  afterEach(() => folder.cleanup());
+
+  /** An account on `store`, and a withdrawal of one cent from it on any store of the folder. */
+  async function oneAccount(store: FileAccountStore) {
+    const { accountId, ownerKey } = await store.open({
+      proposalId: randomUUID(),
+      title: 'Leased',
+      investigator: 'Ada',
+      amountCents: 1_000_000,
+      durationDays: 3650,
+    });
+    const owner = (await store.authenticate(accountId, ownerKey))!;
+    const withdraw = async (on: FileAccountStore) =>
+      (await on.withdraw(accountId, { researcherId: owner.researcherId, amountCents: 1, idempotencyKey: randomUUID() }))
+        .withdrawal.id;
+    return { accountId, lockPath: join(folder.accountDir, `${accountId}.lock`), withdraw };
+  }
+
+  async function until(what: string, condition: () => boolean): Promise<void> {
+    for (const deadline = Date.now() + 20_000; !condition(); ) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
+  it('keeps an account’s lock between changes, and gives it back once the account is idle', async () => {
+    const acquire = jest.spyOn(AccountLock.prototype, 'acquire');
+    const keeping = storeOn(folder.accountDir, silent, { leaseIdleMs: 3_600_000 });
+    const returning = storeOn(folder.accountDir, silent, { leaseIdleMs: 0 });
+    try {
+      await keeping.start();
+      await returning.start();
+      const kept = await oneAccount(keeping);
+      for (let i = 0; i < 5; i++) await kept.withdraw(keeping);
+      expect(acquire).toHaveBeenCalledTimes(1);
+      expect(existsSync(kept.lockPath)).toBe(true);
+
+      const returned = await oneAccount(returning);
+      await returned.withdraw(returning);
+      await until('the idle account’s lock directory removed', () => !existsSync(returned.lockPath));
+      expect(existsSync(kept.lockPath)).toBe(true);
+    } finally {
+      acquire.mockRestore();
+      await Promise.all([keeping.close(), returning.close()]);
+    }
+    expect(await readdir(folder.accountDir)).not.toContain(expect.stringMatching(/\.lock$/));
+  });
+
+  it('hands the lock over to another instance waiting for it, and takes it back the same way', async () => {
+    // Idle for an hour before giving a lock back: only the waiter's mark can make them let go.
+    const left = storeOn(folder.accountDir, silent, { leaseIdleMs: 3_600_000 });
+    const right = storeOn(folder.accountDir, silent, { leaseIdleMs: 3_600_000 });
+    await left.start();
+    await right.start();
+    try {
+      const { accountId, withdraw } = await oneAccount(left);
+      const acknowledged = [await withdraw(left)];
+      for (let round = 0; round < 3; round++) {
+        acknowledged.push(await withdraw(right));
+        acknowledged.push(await withdraw(left));
+      }
+      const lines = await history(right, accountId);
+      expect(lines.filter((line) => line.type === 'withdrawal').map((line) => line.id)).toEqual(acknowledged);
+    } finally {
+      await Promise.all([left.close(), right.close()]);
+    }
+  });
+
+  it('takes the lock anew after a stall longer than the staleness, and loses nothing', async () => {
+    const errors: string[] = [];
+    const store = storeOn(folder.accountDir, { ...silent, error: (_object, message) => errors.push(message) }, { leaseIdleMs: 3_600_000 });
+    await store.start();
+    const acquire = jest.spyOn(AccountLock.prototype, 'acquire');
+    const realNow = Date.now.bind(Date);
+    try {
+      const { accountId, withdraw } = await oneAccount(store);
+      const first = await withdraw(store);
+      expect(acquire).toHaveBeenCalledTimes(1);
+      // As if the process had been paused for ten seconds since the lock was last refreshed.
+      jest.spyOn(Date, 'now').mockImplementation(() => realNow() + 10_000);
+      const second = await withdraw(store);
+      expect(acquire).toHaveBeenCalledTimes(2);
+      expect(errors.length).toBeGreaterThan(0);
+      const lines = await history(store, accountId);
+      expect(lines.filter((line) => line.type === 'withdrawal').map((line) => line.id)).toEqual([first, second]);
+    } finally {
+      jest.restoreAllMocks();
+      await store.close();
+    }
   });
 });

@@ -95,6 +95,8 @@ export interface FileAccountStoreOptions {
   now?: () => number;
   logger: StoreLogger;
   observer?: StoreObserver;
+  /** How long an idle account's file lock is kept (default LEASE_IDLE_MS). */
+  leaseIdleMs?: number;
   /** When the commit journal retires a segment (tests set them high, to cut a journal at will). */
   journal?: { rotateMs?: number; rotateBytes?: number };
 }
@@ -688,11 +690,12 @@ export class FileAccountStore implements AccountStore {
    */
   private returnLeases(): void {
     const now = performance.now();
+    const idleMs = this.options.leaseIdleMs ?? LEASE_IDLE_MS;
     for (const entry of this.leased) {
       const lease = entry.lease;
       if (!lease || entry.mutex.isLocked()) continue;
       const evicted = this.entries.get(entry.accountId) !== entry;
-      if (!evicted && now - entry.leaseUsedAt < LEASE_IDLE_MS && lease.isFresh() && !lease.isWanted()) continue;
+      if (!evicted && now - entry.leaseUsedAt < idleMs && lease.isFresh() && !lease.isWanted()) continue;
       void entry.mutex
         .runExclusive(async () => {
           if (entry.lease === lease) await this.endLease(entry);
