@@ -54,7 +54,7 @@ describe('the record codec', () => {
 });
 
 describe('the journal codec', () => {
-  it('writes a batch of ledger lines as exactly the bytes of the generic JSON encoding, and reads it back', () => {
+  it('writes a batch of ledger lines in base64 with its checksum, and reads it back as it reads journals written before', () => {
     fc.assert(
       fc.property(fc.uuid(), fc.array(withdrawal, { minLength: 1, maxLength: 8 }), fc.nat({ max: 2 ** 40 }), (accountId, events, offset) => {
         let at = offset;
@@ -65,13 +65,38 @@ describe('the journal codec', () => {
         });
         const data = Buffer.from(lines.join(''), 'utf8');
         const encoded = encodeJournalRecord({ accountId, offset, data });
-        expect(encoded.toString('utf8')).toBe(sealLine(JSON.stringify({ a: accountId, o: offset, d: data.toString('utf8') })));
-        const decoded = decodeJournalRecord(encoded.toString('utf8', 0, encoded.length - 1));
-        expect(decoded?.record).toEqual({ accountId, offset, data });
-        expect(decoded?.lines.map((line) => line.offset)).toHaveLength(events.length);
+        expect(encoded.toString('utf8')).toBe(sealLine(JSON.stringify({ a: accountId, o: offset, b: data.toString('base64') })));
+        // Journals written before carry the bytes as text (`d`): they read the same.
+        const before = sealLine(JSON.stringify({ a: accountId, o: offset, d: data.toString('utf8') }));
+        for (const line of [encoded.toString('utf8'), before]) {
+          const decoded = decodeJournalRecord(line.slice(0, -1));
+          expect(decoded?.record).toEqual({ accountId, offset, data });
+          expect(decoded?.lines.map((journaled) => journaled.bytes.toString('utf8'))).toEqual(lines);
+          expect(decoded?.lines.map((journaled) => journaled.offset)).toEqual(lines.map((_, i) => offset + Buffer.byteLength(lines.slice(0, i).join(''), 'utf8')));
+        }
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('the journal codec on malformed records', () => {
+  const data = Buffer.from(encodeRecord({ type: 'withdrawal', id: 'i', researcherId: 'r', amountCents: 1, balanceAfterCents: 9, at: 't', idempotencyKey: 'k' }, 40), 'utf8');
+  const accountId = '0f8fad5b-d9cb-469f-a165-70867728950e';
+  const read = (fields: object) => decodeJournalRecord(sealLine(JSON.stringify({ a: accountId, o: 40, ...fields })).slice(0, -1));
+
+  it('reads the bytes only from exact base64 or from text, never from both or neither', () => {
+    expect(read({ b: data.toString('base64') })?.lines).toHaveLength(1);
+    expect(read({ d: data.toString('utf8') })?.lines).toHaveLength(1);
+    expect(read({ b: data.toString('base64'), d: data.toString('utf8') })).toBeUndefined();
+    expect(read({})).toBeUndefined();
+    // Characters Buffer.from would skip, or the URL alphabet: not the encoding the DCU writes.
+    expect(read({ b: `${data.toString('base64')}!` })).toBeUndefined();
+    expect(read({ b: data.toString('base64url') })).toBeUndefined();
+  });
+
+  it('refuses ledger lines that do not name the offset they would lie at', () => {
+    expect(read({ b: data.toString('base64'), o: 41 })).toBeUndefined();
   });
 });
 
