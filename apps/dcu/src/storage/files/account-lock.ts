@@ -119,6 +119,7 @@ async function markWanted(path: string): Promise<void> {
 /** The account's lock while it is held; `release` ends it. */
 export class AccountLease {
   private released = false;
+  private wanted = false;
   /** proper-lockfile's key for the lock. */
   private readonly resolvedPath: string;
 
@@ -142,10 +143,16 @@ export class AccountLease {
     return Date.now() - held.lastUpdate < this.options.staleMs - this.margin();
   }
 
-  /** Whether a taker (another instance, or this one's sweeper) waits for the lock now. */
+  /** Whether a taker (another instance, or this one's sweeper) waited for the lock when `lookForTakers` last looked. */
   isWanted(): boolean {
+    return this.wanted;
+  }
+
+  /** Looks for a fresh mark of a waiting taker (a stat, so done now and then rather than per change). */
+  lookForTakers(): boolean {
     const marker = fs.statSync(wantedMarkerPath(this.lockPath), { throwIfNoEntry: false });
-    return marker !== undefined && Date.now() - marker.mtimeMs < WANTED_FRESH_MS;
+    this.wanted = marker !== undefined && Date.now() - marker.mtimeMs < WANTED_FRESH_MS;
+    return this.wanted;
   }
 
   async release(): Promise<void> {

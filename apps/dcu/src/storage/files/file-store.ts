@@ -693,7 +693,10 @@ export class FileAccountStore implements AccountStore {
     const idleMs = this.options.leaseIdleMs ?? LEASE_IDLE_MS;
     for (const entry of this.leased) {
       const lease = entry.lease;
-      if (!lease || entry.mutex.isLocked()) continue;
+      if (!lease) continue;
+      // Also while a drain runs: a busy account's drain gives a wanted lock back between batches.
+      lease.lookForTakers();
+      if (entry.mutex.isLocked()) continue;
       const evicted = this.entries.get(entry.accountId) !== entry;
       if (!evicted && now - entry.leaseUsedAt < idleMs && lease.isFresh() && !lease.isWanted()) continue;
       void entry.mutex
