@@ -8,8 +8,9 @@ import { hash } from 'node:crypto';
  *
  * A withdrawal's key is looked up (`candidates`) before it is decided and added once it is
  * written, so the digest of the lookup is kept for the add (`pending`): one SHA-1 per command,
- * not two. Only keys being decided right now are kept, and never more than `PENDING_LIMIT` (a
- * key that is looked up but never added, a replay or a refusal, goes when the map is cleared).
+ * not two. Only the keys of the batch being decided are kept this way: the first lookup after
+ * an add (the next batch) forgets the rest (keys looked up but never added: replays, refusals),
+ * and never more than `PENDING_LIMIT` are kept, so the index still holds no key in clear for long.
  */
 export class IdempotencyIndex {
   private digests: Float64Array;
@@ -17,6 +18,7 @@ export class IdempotencyIndex {
   private count = 0;
   /** Digests of keys looked up and not yet added: the commands of the batch being decided. */
   private readonly pending = new Map<string, number>();
+  private addedSinceLookup = false;
 
   constructor(initialCapacity = 64) {
     let capacity = 16;
@@ -35,6 +37,7 @@ export class IdempotencyIndex {
     if ((this.count + 1) * 10 > this.digests.length * 7) this.grow();
     const digest = this.pending.get(idempotencyKey);
     if (digest !== undefined) this.pending.delete(idempotencyKey);
+    this.addedSinceLookup = true;
     this.insert(digest ?? digestOf(idempotencyKey), offset);
     this.count += 1;
   }
@@ -42,7 +45,10 @@ export class IdempotencyIndex {
   /** Offsets of records whose key may be this one (usually none or exactly one). */
   candidates(idempotencyKey: string): number[] {
     const digest = digestOf(idempotencyKey);
-    if (this.pending.size >= PENDING_LIMIT) this.pending.clear();
+    if (this.addedSinceLookup || this.pending.size >= PENDING_LIMIT) {
+      this.pending.clear();
+      this.addedSinceLookup = false;
+    }
     this.pending.set(idempotencyKey, digest);
     const mask = this.digests.length - 1;
     const found: number[] = [];
