@@ -39,7 +39,7 @@ import { CommitQueue, type Queued } from './commit-queue';
 import { createFileExclusively, replaceFileAtomically } from './durable-files';
 import { IdempotencyIndex } from './idempotency-index';
 import { checkpointAbandonedSegments, replayJournal, type ReplayOptions, type ReplayResult } from './journal-replay';
-import { LedgerFile, type ScannedRecord } from './ledger-file';
+import { LedgerFile, type EncodedBatch, type ScannedRecord } from './ledger-file';
 import { encodeRecord } from './record-codec';
 import { sweepLeftovers } from './sweeper';
 
@@ -99,6 +99,26 @@ export interface FileAccountStoreOptions {
   leaseIdleMs?: number;
   /** When the commit journal retires a segment (tests set them high, to cut a journal at will). */
   journal?: { rotateMs?: number; rotateBytes?: number };
+}
+
+/** A batch decided and on its way to disk. */
+interface StartedBatch {
+  batch: Queued<AccountCommand, Answer>[];
+  outcome: ReturnType<typeof decideBatch>;
+  /** Its events as appended to the ledger; none when every command was refused or replayed. */
+  encoded?: EncodedBatch;
+  /** Settles once the commit journal made it durable. */
+  durable: Promise<void>;
+  startedAt: number;
+}
+
+/** Answers each command of a durable batch with its decision. */
+function answerBatch({ batch, outcome }: StartedBatch): void {
+  batch.forEach((queued, index) => {
+    const decision = outcome.decisions[index]!;
+    if (isRefusal(decision)) queued.reject(new AccountRefusal(decision.refused, decision.message));
+    else queued.resolve(decision.answer);
+  });
 }
 
 /** The write of a batch did not land where this instance held the end of the ledger to be. */
@@ -630,16 +650,26 @@ export class FileAccountStore implements AccountStore {
     if (this.entries.get(entry.accountId) !== entry) return this.handOver(entry, queue);
     await entry.mutex.runExclusive(async () => {
       let batch: Queued<AccountCommand, Answer>[] = [];
+      /** The answers of the last durable batch, sent once the next one is on its way to disk. */
+      let durableUnanswered: StartedBatch | undefined;
       try {
         await this.holdLease(entry);
         const drainEndsAt = performance.now() + DRAIN_MS;
         do {
           batch = queue.take(MAX_BATCH);
-          await this.commitBatch(entry, batch);
+          const started = await this.startBatch(entry, batch);
+          // Sending the last batch's answers overlaps this one's fdatasync.
+          if (durableUnanswered) answerBatch(durableUnanswered);
+          durableUnanswered = undefined;
+          await started.durable;
+          this.finishBatch(entry, started);
+          durableUnanswered = started;
           batch = [];
         } while (queue.length > 0 && performance.now() < drainEndsAt);
+        answerBatch(durableUnanswered!);
         entry.leaseUsedAt = performance.now();
       } catch (error) {
+        if (durableUnanswered) answerBatch(durableUnanswered);
         // Nothing of this batch was acknowledged; reload the account before trusting memory again.
         for (const queued of batch) queued.reject(error);
         await this.endLease(entry);
@@ -715,12 +745,13 @@ export class FileAccountStore implements AccountStore {
   }
 
   /**
-   * One group commit: the batch decided by the core as a fold, every event appended to the
-   * ledger with one write (page cache), read back where it was meant to land, then made durable
-   * by the instance's commit journal together with the batches of other accounts (one write, one
-   * fdatasync for all). The caller holds the mutex and the file lock, and has caught up.
+   * One group commit, begun: the batch decided by the core as a fold, every event appended to
+   * the ledger with one write (page cache), read back where it was meant to land, and handed
+   * to the instance's commit journal, which makes it durable together with the batches of other
+   * accounts (one write, one fdatasync for all). The caller holds the mutex and the file lock,
+   * and has caught up; it waits for `durable`, then calls `finishBatch`.
    */
-  private async commitBatch(entry: LoadedAccount, batch: Queued<AccountCommand, Answer>[]): Promise<void> {
+  private async startBatch(entry: LoadedAccount, batch: Queued<AccountCommand, Answer>[]): Promise<StartedBatch> {
     const priors = new Map<string, WithdrawalEvent>();
     for (const { command } of batch) {
       if (command.type !== 'withdraw' || priors.has(command.idempotencyKey)) continue;
@@ -732,29 +763,30 @@ export class FileAccountStore implements AccountStore {
       batch.map(({ command }) => command),
       { nowMs: this.now(), newId: randomUUID, priorWithdrawal: (key) => priors.get(key) },
     );
-    if (outcome.events.length > 0) {
-      if (outcome.events.some((event) => event.type === 'closed')) await this.closeouts.add(entry.accountId, 0);
-      const encoded = LedgerFile.encode(entry.appliedBytes, outcome.events);
-      entry.writingEnd = encoded.endOffset; // growth beyond this is another instance's
-      const started = performance.now();
-      const landed = await entry.ledger.append(encoded);
-      if (!landed) throw new FencedOutError('Another DCU instance took this account over meanwhile; nothing was changed. Retry with the same Idempotency-Key.');
-      await this.journal.commit({ accountId: entry.accountId, ledgerPath: entry.ledger.path, offset: encoded.offset, data: encoded.data });
-      this.options.observer?.groupCommit({
-        commands: batch.length,
-        events: outcome.events.length,
-        writeSeconds: (performance.now() - started) / 1000,
-      });
-      this.apply(entry, encoded.records);
-      entry.appliedBytes = encoded.endOffset;
-      entry.vouchedBytes = encoded.endOffset;
-      this.scheduleSnapshot(entry);
-    }
-    batch.forEach((queued, index) => {
-      const decision = outcome.decisions[index]!;
-      if (isRefusal(decision)) queued.reject(new AccountRefusal(decision.refused, decision.message));
-      else queued.resolve(decision.answer);
+    if (outcome.events.length === 0) return { batch, outcome, durable: Promise.resolve(), startedAt: performance.now() };
+    if (outcome.events.some((event) => event.type === 'closed')) await this.closeouts.add(entry.accountId, 0);
+    const encoded = LedgerFile.encode(entry.appliedBytes, outcome.events);
+    entry.writingEnd = encoded.endOffset; // growth beyond this is another instance's
+    const startedAt = performance.now();
+    const landed = await entry.ledger.append(encoded);
+    if (!landed) throw new FencedOutError('Another DCU instance took this account over meanwhile; nothing was changed. Retry with the same Idempotency-Key.');
+    const durable = this.journal.commit({ accountId: entry.accountId, ledgerPath: entry.ledger.path, offset: encoded.offset, data: encoded.data });
+    return { batch, outcome, encoded, durable, startedAt };
+  }
+
+  /** The batch is durable: applied to the account (only now, so no read sees what is not durable). */
+  private finishBatch(entry: LoadedAccount, started: StartedBatch): void {
+    const { encoded } = started;
+    if (!encoded) return;
+    this.options.observer?.groupCommit({
+      commands: started.batch.length,
+      events: started.outcome.events.length,
+      writeSeconds: (performance.now() - started.startedAt) / 1000,
     });
+    this.apply(entry, encoded.records);
+    entry.appliedBytes = encoded.endOffset;
+    entry.vouchedBytes = encoded.endOffset;
+    this.scheduleSnapshot(entry);
   }
 
   private async findByKey(entry: LoadedAccount, idempotencyKey: string): Promise<WithdrawalEvent | undefined> {
