@@ -55,12 +55,15 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<AccountsRoutesOptions> = 
         response: { 200: AccountView, 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse, 503: ErrorResponse },
       },
     },
-    // Not async: the store's promise is the handler's (an async function around it cost each read
-    // more trips through the microtask queue). The answer is sent here, so the promise ends in nothing.
-    (request, reply) =>
-      app.accounts.view(request.params.accountId).then((view) => {
-        sendView(reply, view);
-      }),
+    // Answered from the store's promise, and nothing returned (Fastify then waits for the send):
+    // an async handler, or a promise handed back, cost every read more trips through the
+    // microtask queue.
+    (request, reply) => {
+      app.accounts.view(request.params.accountId).then(
+        (view) => sendView(reply, view),
+        (error: unknown) => (reply as FastifyReply).send(error), // a refusal or damage: the error handler answers
+      );
+    },
   );
 };
 
@@ -80,7 +83,12 @@ function sendView(reply: FastifyReply, view: AccountView): void {
   }
   let body = serializedViews.get(view);
   if (body === undefined) {
-    body = reply.serialize(view) as string;
+    try {
+      body = reply.serialize(view) as string;
+    } catch (error) {
+      void reply.send(error); // answered as Fastify answers a view its schema cannot serialize
+      return;
+    }
     serializedViews.set(view, body);
   }
   void reply.type('application/json; charset=utf-8').send(body);
