@@ -55,4 +55,12 @@ describe('the shared view of an account', () => {
     expect(after.balanceCents).toBe(7_500);
     expect(sharedAccountView(state, OPENED_AT + 10).balanceCents).toBe(10_000);
   });
+
+  it('is not answered from an old view when a state object is changed in place', () => {
+    const state = opened();
+    const first = sharedAccountView(state, OPENED_AT);
+    (state as { balanceCents: number }).balanceCents = 9_000;
+    expect(sharedAccountView(state, OPENED_AT).balanceCents).toBe(9_000);
+    expect(first.balanceCents).toBe(10_000);
+  });
 });

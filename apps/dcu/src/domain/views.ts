@@ -31,24 +31,42 @@ export function accountView(state: AccountState, nowMs: number): AccountView {
   };
 }
 
-const sharedViews = new WeakMap<AccountState, AccountView>();
+interface SharedView {
+  view: AccountView;
+  /** What the view was made from, besides the state's identity (see `sharedAccountView`). */
+  balanceCents: number;
+  researchers: AccountState['researchers'];
+  closed: AccountState['closed'];
+}
+
+const sharedViews = new WeakMap<AccountState, SharedView>();
 
 /**
  * `accountView`, frozen and shared: while the account's state is the same object (`evolve`
  * makes a new one for every change) and its days remaining and status have not moved, every
  * read gets this same view. Reads are the hot path: building a fresh view, and serializing it
  * again, was a measurable share of a read's CPU, and a shared view lets the HTTP layer keep its
- * serialized answer (see routes/accounts.ts). Frozen, so no reader can change what the others see.
+ * serialized answer (see routes/accounts.ts). Frozen, so no reader can change what the others
+ * see. The balance, researchers and closing are compared too, so a state changed in place (which
+ * `evolve` never does) would still not be answered from an old view.
  */
 export function sharedAccountView(state: AccountState, nowMs: number): AccountView {
   const shared = sharedViews.get(state);
-  if (shared !== undefined && shared.daysRemaining === daysRemaining(state, nowMs) && shared.status === accountStatus(state, nowMs)) {
-    return shared;
+  if (
+    shared !== undefined &&
+    shared.balanceCents === state.balanceCents &&
+    shared.researchers === state.researchers &&
+    shared.closed === state.closed &&
+    shared.view.daysRemaining === daysRemaining(state, nowMs) &&
+    shared.view.status === accountStatus(state, nowMs)
+  ) {
+    return shared.view;
   }
   const view = accountView(state, nowMs);
   for (const researcher of view.researchers) Object.freeze(researcher);
   Object.freeze(view.researchers);
-  sharedViews.set(state, Object.freeze(view));
+  Object.freeze(view);
+  sharedViews.set(state, { view, balanceCents: state.balanceCents, researchers: state.researchers, closed: state.closed });
   return view;
 }
 
