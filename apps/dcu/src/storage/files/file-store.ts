@@ -307,11 +307,11 @@ export class FileAccountStore implements AccountStore {
     if (!entry) return undefined;
     // Another instance may have added or removed this researcher a moment ago.
     const grew = this.ledgerGrew(entry);
-    if (grew === true || (grew !== false && (await grew))) await entry.mutex.runExclusive(() => this.catchUp(entry, false));
+    if (grew === true || (grew !== false && (await grew))) await entry.mutex.runExclusive(() => this.catchUp(entry));
     let researcherId = entry.keys.researcherFor(key);
     if (researcherId === undefined && (await this.ledgerGrew(entry, { evenIfFresh: true }))) {
       // A key we do not know may belong to a student added on another instance just now.
-      await entry.mutex.runExclusive(() => this.catchUp(entry, false));
+      await entry.mutex.runExclusive(() => this.catchUp(entry));
       researcherId = entry.keys.researcherFor(key);
     }
     const member = researcherId === undefined ? undefined : entry.state.researchers.get(researcherId);
@@ -365,7 +365,7 @@ export class FileAccountStore implements AccountStore {
     const entry = await this.requireEntry(accountId);
     // Only what was applied (so acknowledged or being acknowledged), read outside the mutex.
     const until = await entry.mutex.runExclusive(async () => {
-      await this.catchUp(entry, false);
+      await this.catchUp(entry);
       return entry.appliedBytes;
     });
     let position = 0;
@@ -601,11 +601,13 @@ export class FileAccountStore implements AccountStore {
   /**
    * Whether another instance appended since we last looked (our own write in flight aside).
    * Looked at most once per `readFreshnessMs` (FRESHNESS_MS: every read), so a change another
-   * instance made is seen by reads here within that time. (Every change re-reads the ledger under
-   * the lock, so no decision about money is made on stale state, whatever the setting.) The
-   * answer is immediate (no promise) when the ledger is open, as it is once an account is loaded.
+   * instance made is seen by reads here within that time. (Every change is decided under the
+   * lock, caught up when it was taken, so no decision about money is made on stale state,
+   * whatever the setting.) The answer is immediate (no promise) when the ledger is open, as it
+   * is once an account is loaded; and needs no look while this instance keeps the account's lock.
    */
   private ledgerGrew(entry: LoadedAccount, options: { evenIfFresh?: boolean } = {}): boolean | Promise<boolean> {
+    if (entry.lease?.isFresh()) return false; // nobody else can append meanwhile
     if (!options.evenIfFresh && this.lookedLately(entry)) return false;
     if ((this.options.readFreshnessMs ?? FRESHNESS_MS) > 0) entry.sizeCheckedAt = performance.now();
     const size = entry.ledger.sizeIfOpen();
@@ -620,18 +622,18 @@ export class FileAccountStore implements AccountStore {
   }
 
   /**
-   * Applies what other instances appended since we last looked. Under the file lock a torn
-   * tail (a writer killed mid-write) is cut away; without it, it is only skipped.
+   * Applies what other instances appended since we last looked. Under the file lock (`lease`)
+   * a torn tail (a writer killed mid-write) is cut away; without it, it is only skipped.
    */
-  private async catchUp(entry: LoadedAccount, holdingFileLock: boolean): Promise<void> {
+  private async catchUp(entry: LoadedAccount, lease?: AccountLease): Promise<void> {
     try {
       const { records, endOffset, tornBytes } = await entry.ledger.scan(entry.appliedBytes);
       this.apply(entry, records);
       entry.appliedBytes = endOffset;
-      if (tornBytes > 0 && holdingFileLock) {
+      if (tornBytes > 0 && lease) {
         // Judged right before the cut: the bytes may be the start of a write by an instance that
         // took the lock over while this one was paused.
-        if (!entry.lease?.isFresh()) throw new FencedOutError('This DCU instance may have lost the account lock; nothing was changed. Retry with the same Idempotency-Key.');
+        if (!lease.isFresh()) throw new FencedOutError('This DCU instance may have lost the account lock; nothing was changed. Retry with the same Idempotency-Key.');
         this.options.logger.warn({ accountId: entry.accountId, tornBytes }, 'cutting a torn write from the ledger');
         await entry.ledger.truncateDurably(endOffset);
       }
@@ -692,17 +694,26 @@ export class FileAccountStore implements AccountStore {
       await this.endLease(entry);
       if (wanted) await sleep(LEASE_YIELD_MS);
     }
-    if (!entry.lease) {
-      entry.lease = await this.lock.acquire(entry.ledger.path, this.lockPath(entry.accountId));
-      this.leased.add(entry);
+    // While a lease stays fresh nobody else can append (a writer that lost the lock without
+    // noticing lands its bytes elsewhere than it meant, and our own read-back would see the
+    // ledger moved), so catching up is needed only when the lock is taken.
+    if (entry.lease) return;
+    const lease = await this.lock.acquire(entry.ledger.path, this.lockPath(entry.accountId));
+    try {
+      await this.catchUp(entry, lease);
+      if (entry.appliedBytes > entry.vouchedBytes) {
+        // Records another instance appended (or left when it died or lost the lock): made
+        // durable before anything is built on them, whatever became of that instance's journal.
+        await entry.ledger.datasync();
+        entry.vouchedBytes = entry.appliedBytes;
+      }
+    } catch (error) {
+      await lease.release();
+      throw error;
     }
-    await this.catchUp(entry, true);
-    if (entry.appliedBytes > entry.vouchedBytes) {
-      // Records another instance appended (or left when it died or lost the lock): made
-      // durable before anything is built on them, whatever became of that instance's journal.
-      await entry.ledger.datasync();
-      entry.vouchedBytes = entry.appliedBytes;
-    }
+    // Only now: reads take a kept lease to mean the account is caught up.
+    entry.lease = lease;
+    this.leased.add(entry);
   }
 
   /** Gives the account's file lock back. The caller holds the mutex (or the account is evicted). */
