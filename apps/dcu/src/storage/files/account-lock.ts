@@ -61,8 +61,8 @@ export class AccountLock {
    * holder keeping it between changes lets go soon (see `AccountLease.isWanted`).
    */
   async acquire(ledgerPath: string, lockPath: string, options: { retries?: number } = {}): Promise<AccountLease> {
-    const release = await this.lockDirectory(ledgerPath, lockPath, options.retries ?? 1000);
-    return new AccountLease(ledgerPath, lockPath, this.options, release);
+    const { release, waited } = await this.lockDirectory(ledgerPath, lockPath, options.retries ?? 1000);
+    return new AccountLease(ledgerPath, lockPath, this.options, release, waited);
   }
 
   /**
@@ -70,7 +70,11 @@ export class AccountLock {
    * counted here rather than by proper-lockfile, whose retry module computes the whole table of
    * timeouts (a thousand) on every call: that was the largest cost of a withdrawal.
    */
-  private async lockDirectory(ledgerPath: string, lockPath: string, retries: number): Promise<() => Promise<void>> {
+  private async lockDirectory(
+    ledgerPath: string,
+    lockPath: string,
+    retries: number,
+  ): Promise<{ release: () => Promise<void>; waited: boolean }> {
     let delay = 1;
     const wanted = wantedMarkerPath(lockPath);
     for (let attempt = 0; ; attempt++) {
@@ -85,7 +89,7 @@ export class AccountLock {
           onCompromised: (error) => this.options.onCompromised(error, ledgerPath),
         });
         if (attempt > 0) await fs.promises.unlink(wanted).catch(() => undefined);
-        return release;
+        return { release, waited: attempt > 0 };
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ELOCKED' || attempt >= retries) throw error;
       }
@@ -96,8 +100,6 @@ export class AccountLock {
   }
 }
 
-/** Longest a waiting taker sleeps between tries (see the back-off above), with its jitter. */
-export const LONGEST_RETRY_MS = 80;
 /** A wanted marker not touched for this long was left by a taker that gave up or died. */
 const WANTED_FRESH_MS = 1000;
 
@@ -128,6 +130,8 @@ export class AccountLease {
     readonly lockPath: string,
     private readonly options: AccountLockOptions,
     private readonly releaseDirectory: () => Promise<void>,
+    /** Whether taking it meant waiting for another holder. */
+    readonly waited: boolean,
   ) {
     this.resolvedPath = resolve(ledgerPath);
   }
