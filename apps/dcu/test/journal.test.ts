@@ -566,19 +566,21 @@ describe('the account lease', () => {
     expect(await readdir(folder.accountDir)).not.toContain(expect.stringMatching(/\.lock$/));
   });
 
-  it('hands the lock over to another instance waiting for it, and takes it back the same way', async () => {
+  it('hands the lock over to another instance waiting for it, takes it back the same way, and then gives it back after every change', async () => {
     // Idle for an hour before giving a lock back: only the waiter's mark can make them let go.
     const left = storeOn(folder.accountDir, silent, { leaseIdleMs: 3_600_000 });
     const right = storeOn(folder.accountDir, silent, { leaseIdleMs: 3_600_000 });
     await left.start();
     await right.start();
     try {
-      const { accountId, withdraw } = await oneAccount(left);
+      const { accountId, lockPath, withdraw } = await oneAccount(left);
       const acknowledged = [await withdraw(left)];
       for (let round = 0; round < 3; round++) {
         acknowledged.push(await withdraw(right));
         acknowledged.push(await withdraw(left));
       }
+      // Both had to wait: for a while each gives the lock back as soon as its changes are made.
+      await until('the contended lock given back', () => !existsSync(lockPath));
       const lines = await history(right, accountId);
       expect(lines.filter((line) => line.type === 'withdrawal').map((line) => line.id)).toEqual(acknowledged);
     } finally {

@@ -693,10 +693,7 @@ export class FileAccountStore implements AccountStore {
    */
   private async holdLease(entry: LoadedAccount): Promise<void> {
     const kept = entry.lease;
-    if (kept && (!kept.isFresh() || kept.isWanted())) {
-      if (kept.isWanted()) entry.contendedUntil = performance.now() + CONTENDED_MS;
-      await this.endLease(entry);
-    }
+    if (kept && (!kept.isFresh() || kept.isWanted())) await this.endLease(entry);
     // While a lease stays fresh nobody else can append (a writer that lost the lock without
     // noticing lands its bytes elsewhere than it meant, and our own read-back would see the
     // ledger moved), so catching up is needed only when the lock is taken.
@@ -740,7 +737,7 @@ export class FileAccountStore implements AccountStore {
       const lease = entry.lease;
       if (!lease) continue;
       // Also while a drain runs: a busy account's drain gives a wanted lock back between batches.
-      lease.lookForTakers();
+      if (lease.lookForTakers()) entry.contendedUntil = now + CONTENDED_MS;
       if (entry.mutex.isLocked()) continue;
       const evicted = this.entries.get(entry.accountId) !== entry;
       if (!evicted && now - entry.leaseUsedAt < idleMs && lease.isFresh() && !lease.isWanted()) continue;
