@@ -32,12 +32,6 @@ export class CommitQueue<C, R> {
     return this.waiting.splice(0, max);
   }
 
-  /** Whether commands are waiting, giving answered clients one turn of the event loop to send more. */
-  async moreQueued(): Promise<boolean> {
-    if (this.waiting.length === 0) await setImmediatePromise();
-    return this.waiting.length > 0;
-  }
-
   /** Waits until nothing is queued or being committed. */
   async settled(): Promise<void> {
     while (this.draining || this.waiting.length > 0) {
