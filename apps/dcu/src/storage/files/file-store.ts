@@ -613,9 +613,8 @@ export class FileAccountStore implements AccountStore {
     if (entry.lease?.isFresh()) return false; // nobody else can append meanwhile
     if (!options.evenIfFresh && this.lookedLately(entry)) return false;
     if ((this.options.readFreshnessMs ?? FRESHNESS_MS) > 0) entry.sizeCheckedAt = performance.now();
-    const size = entry.ledger.sizeIfOpen();
-    if (size === undefined) return entry.ledger.size().then((opened) => opened > Math.max(entry.appliedBytes, entry.writingEnd));
-    return size > Math.max(entry.appliedBytes, entry.writingEnd);
+    const known = Math.max(entry.appliedBytes, entry.writingEnd);
+    return entry.ledger.holdsByteAt(known) ?? entry.ledger.size().then((opened) => opened > known);
   }
 
   /** Whether `ledgerGrew` looked at the file less than the read freshness ago (never, by default: no clock is read). */

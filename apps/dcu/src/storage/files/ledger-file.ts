@@ -26,6 +26,8 @@ export interface EncodedBatch {
 }
 
 const CHUNK_BYTES = 1 << 16;
+/** Where `holdsByteAt` reads its byte (never looked at). */
+const PROBE = Buffer.alloc(1);
 const NEWLINE = 0x0a;
 /** Far above the largest record (names, title and note are bounded by the contracts). */
 const MAX_RECORD_BYTES = 16 * 1024;
@@ -50,12 +52,16 @@ export class LedgerFile {
 
   /** The file's size now. fstat of an open descriptor answers from memory: no need for the thread pool. */
   async size(): Promise<number> {
-    return this.sizeIfOpen() ?? fstatSync((await this.fileHandle()).fd).size;
+    return fstatSync((await this.fileHandle()).fd).size;
   }
 
-  /** The file's size now if it is open, without an await (the read path's look), else undefined. */
-  sizeIfOpen(): number | undefined {
-    return this.handle === undefined ? undefined : fstatSync(this.handle.fd).size;
+  /**
+   * Whether the file holds a byte at `offset` (it has grown beyond it), if it is open: the read
+   * path's look, without an await. A one-byte read from the page cache, cheaper than an fstat
+   * (whose Stats object and four Dates were a visible share of a read).
+   */
+  holdsByteAt(offset: number): boolean | undefined {
+    return this.handle === undefined ? undefined : readSync(this.handle.fd, PROBE, 0, 1, offset) === 1;
   }
 
   /**
