@@ -47,6 +47,21 @@ async function history(store: AccountStore, accountId: string): Promise<Transact
   }
 }
 
+/** An account opened on `store`, and a withdrawal of one cent by its owner on any store of the folder. */
+async function sharedAccount(store: FileAccountStore, title: string) {
+  const { accountId, ownerKey } = await store.open({
+    proposalId: randomUUID(),
+    title,
+    investigator: 'Ada',
+    amountCents: 1_000_000,
+    durationDays: 3650,
+  });
+  const owner = (await store.authenticate(accountId, ownerKey))!;
+  const withdraw = (on: FileAccountStore) =>
+    on.withdraw(accountId, { researcherId: owner.researcherId, amountCents: 1, idempotencyKey: randomUUID() });
+  return { accountId, lockPath: join(store.directory, `${accountId}.lock`), withdraw };
+}
+
 /** The withdrawal ids (by account) in the complete, intact journal records of `bytes`. */
 function journaledIds(bytes: Buffer): Map<string, string[]> {
   const ids = new Map<string, string[]>();
@@ -364,20 +379,7 @@ describe('the commit journal', () => {
     });
     await left.start();
     await right.start();
-    const { accountId, ownerKey } = await left.open({
-      proposalId: randomUUID(),
-      title: 'Shared',
-      investigator: 'Ada',
-      amountCents: 1_000_000,
-      durationDays: 3650,
-    });
-    const owner = (await right.authenticate(accountId, ownerKey))!;
-    const withdraw = (store: FileAccountStore) =>
-      store.withdraw(accountId, {
-        researcherId: owner.researcherId,
-        amountCents: 1,
-        idempotencyKey: randomUUID(),
-      });
+    const { accountId, withdraw } = await sharedAccount(left, 'Shared');
     const acknowledged: string[] = [];
     for (let i = 0; i < 20; i++)
       acknowledged.push((await withdraw(i % 2 ? left : right)).withdrawal.id);
@@ -424,20 +426,7 @@ describe('the commit journal', () => {
     const right = storeOn(folder.accountDir);
     await left.start();
     await right.start();
-    const { accountId, ownerKey } = await left.open({
-      proposalId: randomUUID(),
-      title: 'Synced',
-      investigator: 'Ada',
-      amountCents: 1_000_000,
-      durationDays: 3650,
-    });
-    const owner = (await left.authenticate(accountId, ownerKey))!;
-    const withdraw = (store: FileAccountStore) =>
-      store.withdraw(accountId, {
-        researcherId: owner.researcherId,
-        amountCents: 1,
-        idempotencyKey: randomUUID(),
-      });
+    const { withdraw } = await sharedAccount(left, 'Synced');
     const datasync = jest.spyOn(LedgerFile.prototype, 'datasync');
     try {
       await withdraw(left);
@@ -520,22 +509,6 @@ describe('the account lease', () => {
   });
   afterEach(() => folder.cleanup());
 
-  /** An account on `store`, and a withdrawal of one cent from it on any store of the folder. */
-  async function oneAccount(store: FileAccountStore) {
-    const { accountId, ownerKey } = await store.open({
-      proposalId: randomUUID(),
-      title: 'Leased',
-      investigator: 'Ada',
-      amountCents: 1_000_000,
-      durationDays: 3650,
-    });
-    const owner = (await store.authenticate(accountId, ownerKey))!;
-    const withdraw = async (on: FileAccountStore) =>
-      (await on.withdraw(accountId, { researcherId: owner.researcherId, amountCents: 1, idempotencyKey: randomUUID() }))
-        .withdrawal.id;
-    return { accountId, lockPath: join(folder.accountDir, `${accountId}.lock`), withdraw };
-  }
-
   async function until(what: string, condition: () => boolean): Promise<void> {
     for (const deadline = Date.now() + 20_000; !condition(); ) {
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -550,12 +523,12 @@ describe('the account lease', () => {
     try {
       await keeping.start();
       await returning.start();
-      const kept = await oneAccount(keeping);
+      const kept = await sharedAccount(keeping, 'Kept');
       for (let i = 0; i < 5; i++) await kept.withdraw(keeping);
       expect(acquire).toHaveBeenCalledTimes(1);
       expect(existsSync(kept.lockPath)).toBe(true);
 
-      const returned = await oneAccount(returning);
+      const returned = await sharedAccount(returning, 'Returned');
       await returned.withdraw(returning);
       await until('the idle account’s lock directory removed', () => !existsSync(returned.lockPath));
       expect(existsSync(kept.lockPath)).toBe(true);
@@ -573,11 +546,11 @@ describe('the account lease', () => {
     await left.start();
     await right.start();
     try {
-      const { accountId, lockPath, withdraw } = await oneAccount(left);
-      const acknowledged = [await withdraw(left)];
+      const { accountId, lockPath, withdraw } = await sharedAccount(left, 'Handed over');
+      const acknowledged = [(await withdraw(left)).withdrawal.id];
       for (let round = 0; round < 3; round++) {
-        acknowledged.push(await withdraw(right));
-        acknowledged.push(await withdraw(left));
+        acknowledged.push((await withdraw(right)).withdrawal.id);
+        acknowledged.push((await withdraw(left)).withdrawal.id);
       }
       // Both had to wait: for a while each gives the lock back as soon as its changes are made.
       await until('the contended lock given back', () => !existsSync(lockPath));
@@ -595,12 +568,12 @@ describe('the account lease', () => {
     const acquire = jest.spyOn(AccountLock.prototype, 'acquire');
     const realNow = Date.now.bind(Date);
     try {
-      const { accountId, withdraw } = await oneAccount(store);
-      const first = await withdraw(store);
+      const { accountId, withdraw } = await sharedAccount(store, 'Stalled');
+      const first = (await withdraw(store)).withdrawal.id;
       expect(acquire).toHaveBeenCalledTimes(1);
       // As if the process had been paused for ten seconds since the lock was last refreshed.
       jest.spyOn(Date, 'now').mockImplementation(() => realNow() + 10_000);
-      const second = await withdraw(store);
+      const second = (await withdraw(store)).withdrawal.id;
       expect(acquire).toHaveBeenCalledTimes(2);
       expect(errors.length).toBeGreaterThan(0);
       const lines = await history(store, accountId);
