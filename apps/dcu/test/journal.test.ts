@@ -361,22 +361,8 @@ describe('the commit journal', () => {
   });
 
   it('lets several instances share the folder: replaying a live journal changes nothing, a claimed segment is made good', async () => {
-    const left = new FileAccountStore({
-      directory: folder.accountDir,
-      keySecret: 'journal',
-      dayMs: 1000,
-      now,
-      logger: silent,
-      journal: KEEP_JOURNAL,
-    });
-    const right = new FileAccountStore({
-      directory: folder.accountDir,
-      keySecret: 'journal',
-      dayMs: 1000,
-      now,
-      logger: silent,
-      journal: KEEP_JOURNAL,
-    });
+    const left = storeOn(folder.accountDir);
+    const right = storeOn(folder.accountDir);
     await left.start();
     await right.start();
     const { accountId, withdraw } = await sharedAccount(left, 'Shared');
