@@ -7,7 +7,7 @@ import type { BenchOptions, ScenarioId } from './options';
 import { BASELINE_OF } from './options';
 import type { SystemSecrets } from '@grantline/contracts';
 import { ServiceProcess } from '@grantline/process-kit';
-import { cpuSecondsOf, gaugeSampler, rssBytesOf } from './processes';
+import { cpuSecondsOf, gaugeSampler, readCpuTicks, rssBytesOf, stolenShare } from './processes';
 import type { ScenarioResult } from './results';
 
 export const APP_SCRIPTS = {
@@ -180,6 +180,7 @@ export class Harness {
         : undefined;
     const disk = input.diskProbe ? measureDurableWrites(this.runDir, 2) : undefined;
     const cpuBefore = input.watch.map((service) => cpuSecondsOf(service));
+    const ticksBefore = readCpuTicks();
     const main = input.watch[0];
     const outcome = await runLoad({
       ...input.load,
@@ -187,6 +188,7 @@ export class Harness {
       durationSeconds,
       ...(input.load.perSecond ? { onSecond: gaugeSampler(input.watch, main) } : {}),
     });
+    const stolenCpu = stolenShare(ticksBefore, readCpuTicks());
     const cpu: Record<string, number> = { 'load generator': outcome.loadGeneratorCpu };
     const rssBytes: Record<string, number> = {};
     input.watch.forEach((service, index) => {
@@ -222,6 +224,7 @@ export class Harness {
       bytesPerSecond: outcome.bytesPerSecond,
       cpu,
       rssBytes,
+      ...(stolenCpu === undefined ? {} : { stolenCpu }),
       loadAverage: { before: loadBefore, after: os.loadavg()[0] ?? 0 },
       notes,
       ...(outcome.perSecond ? { perSecond: outcome.perSecond } : {}),

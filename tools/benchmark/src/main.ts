@@ -9,7 +9,7 @@ import { parseOptions, USAGE, UsageError, type BenchOptions } from './options';
 import { formatMs, formatRate, renderMarkdown } from './report';
 import type { BenchReport, ScenarioResult } from './results';
 import { runScenario } from './scenarios';
-import { evaluateTargets } from './targets';
+import { evaluateTargets, formatPercent, NOTICEABLE_STEAL } from './targets';
 
 /** The repository root, from tools/benchmark/dist/main.js. */
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -115,7 +115,11 @@ function summaryLine(result: ScenarioResult): string {
   if (result.status !== 'ok') return `${result.status}: ${result.reason}`;
   const unit = result.id === 'disk-durable-write' ? 'writes/s' : 'req/s';
   const errors = result.failures ? `  ERRORS: ${result.failures}` : '';
-  return `${formatRate(result.rate)} ${unit}, p50 ${formatMs(result.latency?.p50Ms)} ms, p99 ${formatMs(result.latency?.p99Ms)} ms${errors}`;
+  const stolen =
+    result.stolenCpu !== undefined && result.stolenCpu >= NOTICEABLE_STEAL
+      ? `, CPU steal ${formatPercent(result.stolenCpu)} (busy host)`
+      : '';
+  return `${formatRate(result.rate)} ${unit}, p50 ${formatMs(result.latency?.p50Ms)} ms, p99 ${formatMs(result.latency?.p99Ms)} ms${stolen}${errors}`;
 }
 
 async function writeOutputs(report: BenchReport, outDir: string): Promise<void> {

@@ -66,6 +66,42 @@ export function parseMachineBusySeconds(stat: string): number | undefined {
   return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS_PER_SECOND;
 }
 
+/** The machine's CPU time since boot, in clock ticks over every core: all of it, and what the host stole. */
+export interface CpuTicks {
+  total: number;
+  steal: number;
+}
+
+export function readCpuTicks(): CpuTicks | undefined {
+  try {
+    return parseCpuTicks(readFileSync('/proc/stat', 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The `cpu` line of /proc/stat: the sum of its first eight fields (guest time is already in user), and steal, the eighth. */
+export function parseCpuTicks(stat: string): CpuTicks | undefined {
+  const line = /^cpu\s+(.*)$/m.exec(stat)?.[1];
+  if (!line) return undefined;
+  const fields = line.trim().split(/\s+/).slice(0, 8).map(Number);
+  if (fields.length < 8 || fields.some((field) => !Number.isFinite(field))) return undefined;
+  return { total: fields.reduce((sum, field) => sum + field, 0), steal: fields[7]! };
+}
+
+/**
+ * The share of the machine's CPU time between two readings that the hypervisor gave to other
+ * guests (steal): the cores were meant to be ours and were not. A busy host makes every figure
+ * of the run lower, by an amount that differs from run to run.
+ */
+export function stolenShare(
+  before: CpuTicks | undefined,
+  after: CpuTicks | undefined,
+): number | undefined {
+  if (!before || !after || after.total <= before.total) return undefined;
+  return (after.steal - before.steal) / (after.total - before.total);
+}
+
 /**
  * Once a second: the service's RSS, the CPU the watched services used and the CPU everything
  * else on the machine used (busy time less ours), each over the second since the last call.

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { describeMachineLine } from './machine';
 import type { BenchReport, ScenarioResult, TargetOutcome } from './results';
-import { formatPercent, formatRatio, ratio, unusableReason } from './targets';
+import { formatPercent, formatRatio, NOTICEABLE_STEAL, ratio, unusableReason } from './targets';
 
 /** Pure formatting of a finished run as Markdown. */
 
@@ -106,6 +106,17 @@ export function renderMarkdown(report: BenchReport, outDir: string): string {
     '',
   );
 
+  const busy = report.scenarios.filter((result) => (result.stolenCpu ?? 0) >= NOTICEABLE_STEAL);
+  if (busy.length > 0) {
+    lines.push(
+      `The host was busy during ${busy
+        .map((result) => `${result.id} (CPU steal ${formatPercent(result.stolenCpu!)})`)
+        .join(', ')}: those figures are lower than this machine's own, by an amount that changes ` +
+        'from run to run. Compare runs with little steal.',
+      '',
+    );
+  }
+
   if (report.targets.length > 0) {
     lines.push('## Targets (issue 6)', '');
     lines.push(
@@ -188,6 +199,12 @@ export function renderMarkdown(report: BenchReport, outDir: string): string {
         `- RSS at end: ${Object.entries(result.rssBytes)
           .map(([name, bytes]) => `${name} ${formatBytes(bytes)}`)
           .join(', ')}`,
+      );
+    }
+    if (result.stolenCpu !== undefined) {
+      lines.push(
+        `- CPU steal (the host gave this machine's cores to others): ${formatPercent(result.stolenCpu)} of its CPU time` +
+          (result.stolenCpu >= NOTICEABLE_STEAL ? ', so not a quiet machine' : ''),
       );
     }
     if (result.loadAverage) {

@@ -29,6 +29,12 @@ export interface ScenarioResult {
   rssBytes?: Record<string, number>;
   /** The highest RSS of the measured service over its life (VmHWM), where it matters. */
   peakRssBytes?: number;
+  /**
+   * The share of the machine's CPU time that the hypervisor gave to other guests during the
+   * measured run (Linux steal). Well above zero, the host was busy and the figures are lower
+   * than this machine's own, by an amount that changes from run to run.
+   */
+  stolenCpu?: number;
   /** One-minute load average before and after: others using the machine show up here. */
   loadAverage?: { before: number; after: number };
   notes: string[];

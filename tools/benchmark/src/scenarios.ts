@@ -10,7 +10,7 @@ import type {
 import { performance } from 'node:perf_hooks';
 import { measureDurableWrites } from './disk';
 import { waitFor } from '@grantline/process-kit';
-import { cpuSecondsOf, rssBytesOf } from './processes';
+import { cpuSecondsOf, readCpuTicks, rssBytesOf, stolenShare } from './processes';
 import { fanOut, paceHeartbeats, peakRssBytes } from './registry-scale';
 import { appendWithdrawals } from './ledger-writer';
 import { forEachLimited, reproduceCommand, requestJson, type Harness } from './harness';
@@ -81,7 +81,9 @@ export function titleOf(id: ScenarioId): string {
 
 export const SCENARIOS: Record<ScenarioId, ScenarioRunner> = {
   'disk-durable-write': async (harness) => {
+    const ticksBefore = readCpuTicks();
     const outcome = measureDurableWrites(harness.runDir, harness.options.durationSeconds);
+    const stolenCpu = stolenShare(ticksBefore, readCpuTicks());
     return {
       id: 'disk-durable-write',
       title: TITLES['disk-durable-write'],
@@ -92,6 +94,7 @@ export const SCENARIOS: Record<ScenarioId, ScenarioRunner> = {
       failures: '',
       durationSeconds: outcome.durationSeconds,
       succeeded: outcome.writes,
+      ...(stolenCpu === undefined ? {} : { stolenCpu }),
       notes: [
         `in ${path.relative(harness.root, harness.runDir)} (the folder the DCU's accounts are kept in during this run)`,
       ],

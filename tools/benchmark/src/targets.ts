@@ -208,7 +208,38 @@ function evaluateTarget(
   if (measured === undefined || !Number.isFinite(measured)) {
     return { ...base, pass: undefined, verdict: 'not judged: nothing to compare' };
   }
-  return { ...base, measured, ...judge(measured, target) };
+  const judged = judge(measured, target);
+  const busyHost = busyHostNote(
+    result,
+    target.kind === 'ratio' ? byId.get(target.baseline) : undefined,
+  );
+  return {
+    ...base,
+    measured,
+    ...judged,
+    verdict: busyHost ? `${judged.verdict} ${busyHost}` : judged.verdict,
+  };
+}
+
+/** Above this share of CPU steal, a run was not measured on a quiet machine. */
+export const NOTICEABLE_STEAL = 0.05;
+
+/**
+ * "(CPU steal 28.0% during the run ...)" when the host took a noticeable share of the cores
+ * from the run or from its baseline: the verdict stands as measured, but says it was not a
+ * quiet machine (and a ratio moves whichever way the host happened to weigh on each side).
+ */
+export function busyHostNote(
+  result: ScenarioResult,
+  baseline?: ScenarioResult,
+): string | undefined {
+  const sides = [
+    { label: 'this run', stolen: result.stolenCpu },
+    { label: `baseline ${baseline?.id ?? ''}`, stolen: baseline?.stolenCpu },
+  ].filter((side): side is { label: string; stolen: number } => side.stolen !== undefined);
+  if (!sides.some((side) => side.stolen >= NOTICEABLE_STEAL)) return undefined;
+  const shares = sides.map((side) => `${formatPercent(side.stolen)} ${side.label}`).join(', ');
+  return `(CPU steal: ${shares}; the host was busy, so this is not a quiet machine's figure)`;
 }
 
 /** A run whose figure means nothing: it did not run, or part of its traffic failed. */

@@ -1,4 +1,10 @@
-import { parseCpuSeconds, parseMachineBusySeconds, parseVmRss } from '../src/processes';
+import {
+  parseCpuSeconds,
+  parseCpuTicks,
+  parseMachineBusySeconds,
+  parseVmRss,
+  stolenShare,
+} from '../src/processes';
 import { keySource } from '../src/scenarios';
 import { describeFailures } from '../src/load';
 
@@ -23,6 +29,21 @@ describe('parseMachineBusySeconds', () => {
 
   it('is undefined without a cpu line', () => {
     expect(parseMachineBusySeconds('intr 1 2 3\n')).toBeUndefined();
+  });
+});
+
+describe('CPU steal', () => {
+  it('reads the total and the steal column of the cpu line', () => {
+    const stat = 'cpu  100 20 30 5000 400 5 6 7 0 0\ncpu0 50 10 15 2500 200 2 3 3 0 0\n';
+    expect(parseCpuTicks(stat)).toEqual({ total: 5568, steal: 7 });
+    expect(parseCpuTicks('intr 1 2 3\n')).toBeUndefined();
+    expect(parseCpuTicks('cpu  1 2 3\n')).toBeUndefined();
+  });
+
+  it('is the share of the CPU time between two readings that went to steal', () => {
+    expect(stolenShare({ total: 1000, steal: 10 }, { total: 1400, steal: 110 })).toBeCloseTo(0.25);
+    expect(stolenShare({ total: 1000, steal: 10 }, { total: 1000, steal: 10 })).toBeUndefined();
+    expect(stolenShare(undefined, { total: 1400, steal: 110 })).toBeUndefined();
   });
 });
 

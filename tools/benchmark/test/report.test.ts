@@ -140,6 +140,28 @@ describe('renderMarkdown', () => {
     expect(markdown).toContain('![chart-overview](chart-overview.svg)');
   });
 
+  it('names the runs during which the host was busy, with their CPU steal', () => {
+    const scenarios = [
+      scenario({ id: 'disk-durable-write', rate: 2300, latency, stolenCpu: 0.01 }),
+      scenario({ id: 'dcu-withdraw-100', rate: 7000, latency, baseline: 'disk-durable-write', stolenCpu: 0.3 }),
+    ];
+    const report: BenchReport = {
+      startedAt: '2026-01-31T12:00:00.000Z',
+      finishedAt: '2026-01-31T12:05:00.000Z',
+      commandLine: 'npm run bench',
+      machine,
+      settings: { durationSeconds: 10, longDurationSeconds: 60, warmupSeconds: 2, connections: 50 },
+      scenarios,
+      targets: evaluateTargets(scenarios),
+      charts: [],
+    };
+    const markdown = renderMarkdown(report, '/out');
+    expect(markdown).toContain('The host was busy during dcu-withdraw-100 (CPU steal 30.0%)');
+    expect(markdown).not.toContain('busy during disk-durable-write');
+    expect(markdown).toContain("- CPU steal (the host gave this machine's cores to others): 30.0% of its CPU time, so not a quiet machine");
+    expect(markdown).toContain("- CPU steal (the host gave this machine's cores to others): 1.0% of its CPU time\n");
+  });
+
   it('shows the over-time table with the CPU other processes took', () => {
     const long = scenario({
       id: 'long-read',

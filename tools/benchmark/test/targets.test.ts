@@ -41,6 +41,29 @@ describe('ratio targets', () => {
     expect(outcome?.verdict).toBe('FAIL: 0.40× < 0.50× (missed by 20.0%)');
   });
 
+  it('says when the host took a noticeable share of the CPU from the run or its baseline, and judges as measured', () => {
+    const [busy] = evaluateTargets(
+      [
+        result('fastify-hello', 60_000, { stolenCpu: 0.01 }),
+        result('dcu-read', 24_000, { stolenCpu: 0.28 }),
+      ],
+      [readTarget],
+    );
+    expect(busy?.pass).toBe(false);
+    expect(busy?.verdict).toBe(
+      'FAIL: 0.40× < 0.50× (missed by 20.0%) (CPU steal: 28.0% this run, 1.0% baseline fastify-hello; ' +
+        "the host was busy, so this is not a quiet machine's figure)",
+    );
+    const [quiet] = evaluateTargets(
+      [
+        result('fastify-hello', 60_000, { stolenCpu: 0.01 }),
+        result('dcu-read', 30_000, { stolenCpu: 0.02 }),
+      ],
+      [readTarget],
+    );
+    expect(quiet?.verdict).toBe('pass: 0.50× ≥ 0.50×');
+  });
+
   it('never passes a run that had errors, however fast it was', () => {
     const [outcome] = evaluateTargets(
       [
