@@ -481,9 +481,11 @@ export class FileAccountStore implements AccountStore {
     return { nowMs: this.now(), newId: randomUUID, priorWithdrawal: () => undefined };
   }
 
-  private async submit(accountId: string, command: AccountCommand): Promise<Answer> {
-    const entry = await this.requireEntry(accountId);
-    return entry.commits.submit(command);
+  private submit(accountId: string, command: AccountCommand): Promise<Answer> {
+    // A loaded account (the usual case) gets the command without a trip through `entry`'s promise.
+    const loaded = this.entries.get(accountId) ?? this.entries.get(accountId.toLowerCase());
+    if (loaded) return loaded.commits.submit(command);
+    return this.requireEntry(accountId).then((entry) => entry.commits.submit(command));
   }
 
   private async requireEntry(accountId: string): Promise<LoadedAccount> {
@@ -657,7 +659,7 @@ export class FileAccountStore implements AccountStore {
       /** The answers of the last durable batch, sent once the next one is on its way to disk. */
       let durableUnanswered: StartedBatch | undefined;
       try {
-        await this.holdLease(entry);
+        if (!this.leaseStillHeld(entry)) await this.holdLease(entry);
         const drainEndsAt = performance.now() + DRAIN_MS;
         do {
           batch = queue.take(MAX_BATCH);
@@ -682,6 +684,12 @@ export class FileAccountStore implements AccountStore {
       }
     });
     if (this.entries.get(entry.accountId) !== entry) return this.handOver(entry, queue);
+  }
+
+  /** Whether the lease kept from an earlier change can be used as it is (see `holdLease`). */
+  private leaseStillHeld(entry: LoadedAccount): boolean {
+    const kept = entry.lease;
+    return kept !== undefined && kept.isFresh() && !kept.isWanted();
   }
 
   /**
@@ -766,7 +774,10 @@ export class FileAccountStore implements AccountStore {
     const priors = new Map<string, WithdrawalEvent>();
     for (const { command } of batch) {
       if (command.type !== 'withdraw' || priors.has(command.idempotencyKey)) continue;
-      const prior = await this.findByKey(entry, command.idempotencyKey);
+      // Usually none: a new key costs no read of the ledger, nor a trip through the microtask queue.
+      const candidates = entry.idempotency.candidates(command.idempotencyKey);
+      if (candidates.length === 0) continue;
+      const prior = await this.findByKey(entry, command.idempotencyKey, candidates);
       if (prior) priors.set(command.idempotencyKey, prior);
     }
     const outcome = decideBatch(
@@ -800,8 +811,8 @@ export class FileAccountStore implements AccountStore {
     this.scheduleSnapshot(entry);
   }
 
-  private async findByKey(entry: LoadedAccount, idempotencyKey: string): Promise<WithdrawalEvent | undefined> {
-    for (const offset of entry.idempotency.candidates(idempotencyKey)) {
+  private async findByKey(entry: LoadedAccount, idempotencyKey: string, candidates: readonly number[]): Promise<WithdrawalEvent | undefined> {
+    for (const offset of candidates) {
       const event = await entry.ledger.recordAt(offset);
       if (event?.type === 'withdrawal' && event.idempotencyKey === idempotencyKey) return event;
     }

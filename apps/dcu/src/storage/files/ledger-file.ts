@@ -152,7 +152,7 @@ export class LedgerFile {
    */
   async append(batch: EncodedBatch): Promise<boolean> {
     const { data, offset } = batch;
-    const handle = await this.fileHandle();
+    const handle = this.handle ?? (await this.fileHandle());
     // To the page cache, so without the thread pool: handing each append to a pool thread and
     // back cost more than the write itself.
     for (let written = 0; written < data.length; ) written += writeSync(handle.fd, data, written, data.length - written);
