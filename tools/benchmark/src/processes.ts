@@ -46,23 +46,34 @@ export function parseCpuSeconds(stat: string): number | undefined {
   return (utime + stime) / CLOCK_TICKS_PER_SECOND;
 }
 
-/** CPU seconds every core of the machine has spent busy since boot, from /proc/stat. */
-export function readMachineBusySeconds(): number | undefined {
+function readProcStat(): string | undefined {
   try {
-    return parseMachineBusySeconds(readFileSync('/proc/stat', 'utf8'));
+    return readFileSync('/proc/stat', 'utf8');
   } catch {
     return undefined;
   }
 }
 
-/** The `cpu` line of /proc/stat: everything but idle and iowait counts as busy (guest time is already in user). */
-export function parseMachineBusySeconds(stat: string): number | undefined {
+/**
+ * The counters of the `cpu` line of /proc/stat (every core together), in clock ticks: user,
+ * nice, system, idle, iowait, irq, softirq, steal, then guest time, which is already in user.
+ */
+function cpuLineCounters(stat: string): number[] | undefined {
   const line = /^cpu\s+(.*)$/m.exec(stat)?.[1];
-  if (!line) return undefined;
-  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = line
-    .trim()
-    .split(/\s+/)
-    .map(Number);
+  return line?.trim().split(/\s+/).slice(0, 8).map(Number);
+}
+
+/** CPU seconds every core of the machine has spent busy since boot, from /proc/stat. */
+export function readMachineBusySeconds(): number | undefined {
+  const stat = readProcStat();
+  return stat === undefined ? undefined : parseMachineBusySeconds(stat);
+}
+
+/** Everything but idle and iowait counts as busy. */
+export function parseMachineBusySeconds(stat: string): number | undefined {
+  const counters = cpuLineCounters(stat);
+  if (!counters) return undefined;
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = counters;
   return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS_PER_SECOND;
 }
 
@@ -73,20 +84,16 @@ export interface CpuTicks {
 }
 
 export function readCpuTicks(): CpuTicks | undefined {
-  try {
-    return parseCpuTicks(readFileSync('/proc/stat', 'utf8'));
-  } catch {
-    return undefined;
-  }
+  const stat = readProcStat();
+  return stat === undefined ? undefined : parseCpuTicks(stat);
 }
 
-/** The `cpu` line of /proc/stat: the sum of its first eight fields (guest time is already in user), and steal, the eighth. */
+/** The sum of the first eight counters, and steal, the eighth. */
 export function parseCpuTicks(stat: string): CpuTicks | undefined {
-  const line = /^cpu\s+(.*)$/m.exec(stat)?.[1];
-  if (!line) return undefined;
-  const fields = line.trim().split(/\s+/).slice(0, 8).map(Number);
-  if (fields.length < 8 || fields.some((field) => !Number.isFinite(field))) return undefined;
-  return { total: fields.reduce((sum, field) => sum + field, 0), steal: fields[7]! };
+  const counters = cpuLineCounters(stat);
+  if (!counters || counters.length < 8 || counters.some((counter) => !Number.isFinite(counter)))
+    return undefined;
+  return { total: counters.reduce((sum, counter) => sum + counter, 0), steal: counters[7]! };
 }
 
 /**

@@ -39,6 +39,20 @@ const machine: MachineInfo = {
   loadAverageAtStart: [0.5, 0.4, 0.3],
 };
 
+/** A finished run of these scenarios, judged against the project's targets. */
+function runOf(scenarios: ScenarioResult[], charts: string[] = []): BenchReport {
+  return {
+    startedAt: '2026-01-31T12:00:00.000Z',
+    finishedAt: '2026-01-31T12:05:00.000Z',
+    commandLine: 'npm run bench',
+    machine,
+    settings: { durationSeconds: 10, longDurationSeconds: 60, warmupSeconds: 2, connections: 50 },
+    scenarios,
+    targets: evaluateTargets(scenarios),
+    charts,
+  };
+}
+
 describe('number formatting', () => {
   it('rounds rates and groups thousands', () => {
     expect(formatRate(12345.6)).toBe('12,346');
@@ -122,16 +136,7 @@ describe('renderMarkdown', () => {
       scenario({ id: 'fastify-hello', rate: 70_000, latency }),
       scenario({ id: 'dcu-read', rate: 40_000, latency, baseline: 'fastify-hello' }),
     ];
-    const report: BenchReport = {
-      startedAt: '2026-01-31T12:00:00.000Z',
-      finishedAt: '2026-01-31T12:05:00.000Z',
-      commandLine: 'npm run bench',
-      machine,
-      settings: { durationSeconds: 10, longDurationSeconds: 60, warmupSeconds: 2, connections: 50 },
-      scenarios,
-      targets: evaluateTargets(scenarios),
-      charts: ['/out/chart-overview.svg'],
-    };
+    const report = runOf(scenarios, ['/out/chart-overview.svg']);
     const markdown = renderMarkdown(report, '/out');
     expect(markdown).toContain('AMD EPYC, 2 cores');
     expect(markdown).toContain('Node v20.20.2');
@@ -145,16 +150,7 @@ describe('renderMarkdown', () => {
       scenario({ id: 'disk-durable-write', rate: 2300, latency, stolenCpu: 0.01 }),
       scenario({ id: 'dcu-withdraw-100', rate: 7000, latency, baseline: 'disk-durable-write', stolenCpu: 0.3 }),
     ];
-    const report: BenchReport = {
-      startedAt: '2026-01-31T12:00:00.000Z',
-      finishedAt: '2026-01-31T12:05:00.000Z',
-      commandLine: 'npm run bench',
-      machine,
-      settings: { durationSeconds: 10, longDurationSeconds: 60, warmupSeconds: 2, connections: 50 },
-      scenarios,
-      targets: evaluateTargets(scenarios),
-      charts: [],
-    };
+    const report = runOf(scenarios);
     const markdown = renderMarkdown(report, '/out');
     expect(markdown).toContain('The host was busy during dcu-withdraw-100 (CPU steal 30.0%)');
     expect(markdown).not.toContain('busy during disk-durable-write');
@@ -184,16 +180,7 @@ describe('renderMarkdown', () => {
         windowSeconds: 5,
       },
     });
-    const report: BenchReport = {
-      startedAt: '2026-01-31T12:00:00.000Z',
-      finishedAt: '2026-01-31T12:05:00.000Z',
-      commandLine: 'npm run bench',
-      machine,
-      settings: { durationSeconds: 10, longDurationSeconds: 60, warmupSeconds: 2, connections: 50 },
-      scenarios: [long],
-      targets: evaluateTargets([long]),
-      charts: [],
-    };
+    const report = runOf([long]);
     expect(renderMarkdown(report, '/out')).toContain(
       '| long-read | 30,000 | 27,000 | 0.90× | 0.10 cores / 0.80 cores | 100.0 MiB | 104.0 MiB | 4.0% |',
     );
