@@ -73,6 +73,11 @@ describe('registry client call()', () => {
     instances.push(started);
     return started;
   }
+  /**
+   * Where nothing listens: a port that was free a moment ago. Taken after the instances a test
+   * starts (port 0 may give a just-closed port again, and a live instance on it made the dead
+   * one answer).
+   */
   async function deadUrl() {
     return `http://127.0.0.1:${await closedPort()}`;
   }
@@ -106,8 +111,8 @@ describe('registry client call()', () => {
   });
 
   it('fails a GET over to another instance when the first refuses the connection', async () => {
-    const dead = await deadUrl();
     const live = await instance('live');
+    const dead = await deadUrl();
     list('dcu', dead, live.url);
     const response = await client.call<{ answeredBy: string }>('dcu', {
       method: 'GET',
@@ -123,8 +128,8 @@ describe('registry client call()', () => {
   });
 
   it('fails a POST with an Idempotency-Key over, sending the key and body to the next instance', async () => {
-    const dead = await deadUrl();
     const live = await instance('live');
+    const dead = await deadUrl();
     list('agency', dead, live.url);
     const response = await client.call('agency', {
       method: 'POST',
@@ -147,8 +152,8 @@ describe('registry client call()', () => {
   });
 
   it('retries a POST without an Idempotency-Key elsewhere when the connection was refused (nothing was sent)', async () => {
-    const dead = await deadUrl();
     const live = await instance('live');
+    const dead = await deadUrl();
     list('agency', dead, live.url);
     const response = await client.call('agency', {
       method: 'POST',
