@@ -6,7 +6,7 @@ import { freshSecrets } from '@grantline/process-kit';
 import { Harness } from './harness';
 import { describeMachine, describeMachineLine } from './machine';
 import { parseOptions, USAGE, UsageError, type BenchOptions } from './options';
-import { formatMs, formatRate, renderMarkdown } from './report';
+import { formatMs, formatRate, rateUnit, renderMarkdown } from './report';
 import type { BenchReport, ScenarioResult } from './results';
 import { runScenario } from './scenarios';
 import { evaluateTargets, formatPercent, NOTICEABLE_STEAL } from './targets';
@@ -113,7 +113,7 @@ function buildApps(): void {
 
 function summaryLine(result: ScenarioResult): string {
   if (result.status !== 'ok') return `${result.status}: ${result.reason}`;
-  const unit = result.id === 'disk-durable-write' ? 'writes/s' : 'req/s';
+  const unit = rateUnit(result.id);
   const errors = result.failures ? `  ERRORS: ${result.failures}` : '';
   const stolen =
     result.stolenCpu !== undefined && result.stolenCpu >= NOTICEABLE_STEAL

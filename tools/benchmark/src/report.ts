@@ -53,11 +53,18 @@ export function targetCell(result: ScenarioResult, targets: TargetOutcome[]): st
   return own.map((target) => target.verdict).join('; ');
 }
 
+/** What a scenario's rate counts: requests, unless it measured the disk or the store alone. */
+export function rateUnit(id: string): string {
+  if (id === 'disk-durable-write') return 'writes/s';
+  if (id.startsWith('dcu-store-')) return 'withdrawals/s';
+  return 'req/s';
+}
+
 export function scenarioRows(results: ScenarioResult[], targets: TargetOutcome[]): string[][] {
   const byId = new Map<string, ScenarioResult>(results.map((result) => [result.id, result]));
   return results.map((result) => {
     const problem = unusableReason(result);
-    const unit = result.id === 'disk-durable-write' ? ' writes/s' : '';
+    const unit = rateUnit(result.id) === 'req/s' ? '' : ` ${rateUnit(result.id)}`;
     return [
       `${result.id}`,
       result.status === 'ok' ? `${formatRate(result.rate)}${unit}` : result.status,

@@ -13,6 +13,7 @@ import { waitFor } from '@grantline/process-kit';
 import { cpuSecondsOf, readCpuTicks, rssBytesOf, stolenShare } from './processes';
 import { fanOut, paceHeartbeats, peakRssBytes } from './registry-scale';
 import { appendWithdrawals } from './ledger-writer';
+import { storeWithdrawals } from './store-load';
 import { forEachLimited, reproduceCommand, requestJson, type Harness } from './harness';
 import type { ScenarioId } from './options';
 import { BASELINE_OF } from './options';
@@ -63,6 +64,8 @@ const TITLES: Record<ScenarioId, string> = {
   'dcu-read': 'DCU GET /accounts/:id with the owner key',
   'dcu-withdraw-hot': `DCU durable withdrawals of ${WITHDRAWAL_CENTS} cent, one hot account, a new Idempotency-Key each`,
   'dcu-withdraw-100': `DCU durable withdrawals of ${WITHDRAWAL_CENTS} cent over ${SPREAD_ACCOUNTS} accounts, a new Idempotency-Key each`,
+  'dcu-store-withdraw-hot': `the DCU's file store alone, no HTTP: a caller per connection withdrawing ${WITHDRAWAL_CENTS} cent from one account`,
+  'dcu-store-withdraw-100': `the DCU's file store alone, no HTTP: a caller per connection withdrawing ${WITHDRAWAL_CENTS} cent over ${SPREAD_ACCOUNTS} accounts`,
   'dcu-read-history': `DCU GET /accounts/:id of an account with ${HISTORY_RECORDS.toLocaleString('en-US')} records`,
   'dcu-withdraw-history': `DCU durable withdrawals from an account with ${HISTORY_RECORDS.toLocaleString('en-US')} records`,
   'dcu-startup': `DCU start: process start to the first answer, ${STARTUP_ACCOUNTS} accounts and ${STARTUP_RECORDS.toLocaleString('en-US')} records in the folder`,
@@ -170,6 +173,10 @@ export const SCENARIOS: Record<ScenarioId, ScenarioRunner> = {
 
   'dcu-withdraw-hot': (harness) => withdrawScenario(harness, 'dcu-withdraw-hot', 1),
   'dcu-withdraw-100': (harness) => withdrawScenario(harness, 'dcu-withdraw-100', SPREAD_ACCOUNTS),
+
+  'dcu-store-withdraw-hot': (harness) => storeScenario(harness, 'dcu-store-withdraw-hot', 1),
+  'dcu-store-withdraw-100': (harness) =>
+    storeScenario(harness, 'dcu-store-withdraw-100', SPREAD_ACCOUNTS),
 
   'dcu-read-history': async (harness) => {
     const { dcu, account } = await dcuWithHistory(harness, 'dcu-read-history');
@@ -317,6 +324,47 @@ export const SCENARIOS: Record<ScenarioId, ScenarioRunner> = {
   'long-withdraw': (harness) => withdrawScenario(harness, 'long-withdraw', 1),
 };
 
+/**
+ * The file store in this process, without HTTP (`store-load.ts`): its withdrawals per second
+ * and the CPU each cost, the figure to compare when changing the store.
+ */
+async function storeScenario(
+  harness: Harness,
+  id: 'dcu-store-withdraw-hot' | 'dcu-store-withdraw-100',
+  accounts: number,
+): Promise<ScenarioResult> {
+  const ticksBefore = readCpuTicks();
+  const outcome = await storeWithdrawals(harness.runDir, {
+    accounts,
+    callers: harness.options.connections,
+    durationSeconds: harness.options.durationSeconds,
+  });
+  const stolenCpu = stolenShare(ticksBefore, readCpuTicks());
+  const baseline = BASELINE_OF[id];
+  return {
+    id,
+    title: TITLES[id],
+    command: reproduceCommand(id, harness.options),
+    ...(baseline ? { baseline } : {}),
+    status: 'ok',
+    rate: outcome.withdrawalsPerSecond,
+    latency: outcome.latency,
+    failures:
+      outcome.wrongBalances > 0
+        ? `${outcome.wrongBalances} account(s) ended with a balance other than their withdrawals left`
+        : '',
+    connections: harness.options.connections,
+    durationSeconds: outcome.durationSeconds,
+    succeeded: outcome.withdrawals,
+    cpu: { 'benchmark process (the store)': outcome.cpuShare },
+    ...(stolenCpu === undefined ? {} : { stolenCpu }),
+    notes: [
+      `${outcome.cpuMicrosPerWithdrawal.toFixed(1)} µs of CPU per withdrawal (this process, its thread pool included), ` +
+        'fdatasync included; no warm-up',
+    ],
+  };
+}
+
 /** Runs one scenario; a scenario that throws is reported as failed, and the run goes on. */
 export async function runScenario(harness: Harness, id: ScenarioId): Promise<ScenarioResult> {
   const needs = appsNeeded(id);
@@ -339,6 +387,7 @@ export async function runScenario(harness: Harness, id: ScenarioId): Promise<Sce
 
 function appsNeeded(id: ScenarioId): ('registry' | 'dcu' | 'agency')[] {
   if (id.startsWith('registry')) return ['registry'];
+  if (id.startsWith('dcu-store')) return ['dcu'];
   if (id.startsWith('dcu') || id.startsWith('long')) return ['registry', 'dcu'];
   if (id === 'agency-proposals' || id === 'pg-agency-proposals')
     return ['registry', 'dcu', 'agency'];

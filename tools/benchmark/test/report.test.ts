@@ -119,6 +119,11 @@ describe('scenario rows', () => {
     expect(row('disk-durable-write')[1]).toBe('2,300 writes/s');
   });
 
+  it('labels the store-alone scenarios in withdrawals per second', () => {
+    const [store] = scenarioRows([scenario({ id: 'dcu-store-withdraw-100', rate: 23_147, latency })], []);
+    expect(store?.[1]).toBe('23,147 withdrawals/s');
+  });
+
   it('says when a scenario had errors, and fails its target', () => {
     expect(row('dcu-withdraw-hot')[4]).toBe('the run had errors: 40 non-2xx (40×409)');
     expect(row('dcu-withdraw-hot')[6]).toContain('FAIL');
