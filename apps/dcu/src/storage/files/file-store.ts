@@ -305,7 +305,7 @@ export class FileAccountStore implements AccountStore {
   async authenticate(accountId: string, key: string): Promise<Member | undefined> {
     // A loaded account, a look at its ledger that finds nothing new and a known key cost a read
     // no await at all (reads are the hot path; each await is a trip through the microtask queue).
-    const entry = this.entries.get(accountId) ?? this.entries.get(accountId.toLowerCase()) ?? (await this.entry(accountId));
+    const entry = this.loadedEntry(accountId) ?? (await this.entry(accountId));
     if (!entry) return undefined;
     // Another instance may have added or removed this researcher a moment ago.
     const grew = this.ledgerGrew(entry);
@@ -326,7 +326,7 @@ export class FileAccountStore implements AccountStore {
 
   /** The account now; `authenticate`, which comes first, has caught up with other instances. */
   async view(accountId: string): Promise<AccountView> {
-    const entry = this.entries.get(accountId) ?? this.entries.get(accountId.toLowerCase()) ?? (await this.requireEntry(accountId));
+    const entry = this.loadedEntry(accountId) ?? (await this.requireEntry(accountId));
     // Frozen and the same object while the account is unchanged, so its answer is serialized once.
     return sharedAccountView(entry.state, this.now());
   }
@@ -483,9 +483,17 @@ export class FileAccountStore implements AccountStore {
 
   private submit(accountId: string, command: AccountCommand): Promise<Answer> {
     // A loaded account (the usual case) gets the command without a trip through `entry`'s promise.
-    const loaded = this.entries.get(accountId) ?? this.entries.get(accountId.toLowerCase());
+    const loaded = this.loadedEntry(accountId);
     if (loaded) return loaded.commits.submit(command);
     return this.requireEntry(accountId).then((entry) => entry.commits.submit(command));
+  }
+
+  /**
+   * The account if it is loaded, without an await: the hot paths' look before `entry`. An account
+   * found damaged is evicted at once, so one found here is not damaged.
+   */
+  private loadedEntry(accountId: string): LoadedAccount | undefined {
+    return this.entries.get(accountId) ?? this.entries.get(accountId.toLowerCase());
   }
 
   private async requireEntry(accountId: string): Promise<LoadedAccount> {
