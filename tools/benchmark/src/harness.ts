@@ -7,7 +7,7 @@ import type { BenchOptions, ScenarioId } from './options';
 import { BASELINE_OF } from './options';
 import type { SystemSecrets } from '@grantline/contracts';
 import { ServiceProcess } from '@grantline/process-kit';
-import { cpuSecondsOf, gaugeSampler, readCpuTicks, rssBytesOf, stolenShare } from './processes';
+import { cpuSecondsOf, gaugeSampler, rssBytesOf, startStealMeter } from './processes';
 import type { ScenarioResult } from './results';
 
 export const APP_SCRIPTS = {
@@ -180,7 +180,7 @@ export class Harness {
         : undefined;
     const disk = input.diskProbe ? measureDurableWrites(this.runDir, 2) : undefined;
     const cpuBefore = input.watch.map((service) => cpuSecondsOf(service));
-    const ticksBefore = readCpuTicks();
+    const steal = startStealMeter();
     const main = input.watch[0];
     const outcome = await runLoad({
       ...input.load,
@@ -188,7 +188,7 @@ export class Harness {
       durationSeconds,
       ...(input.load.perSecond ? { onSecond: gaugeSampler(input.watch, main) } : {}),
     });
-    const stolenCpu = stolenShare(ticksBefore, readCpuTicks());
+    const stolen = steal();
     const cpu: Record<string, number> = { 'load generator': outcome.loadGeneratorCpu };
     const rssBytes: Record<string, number> = {};
     input.watch.forEach((service, index) => {
@@ -224,7 +224,7 @@ export class Harness {
       bytesPerSecond: outcome.bytesPerSecond,
       cpu,
       rssBytes,
-      ...(stolenCpu === undefined ? {} : { stolenCpu }),
+      ...stolen,
       loadAverage: { before: loadBefore, after: os.loadavg()[0] ?? 0 },
       notes,
       ...(outcome.perSecond ? { perSecond: outcome.perSecond } : {}),

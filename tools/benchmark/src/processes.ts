@@ -110,6 +110,18 @@ export function stolenShare(
 }
 
 /**
+ * Starts measuring CPU steal; the function returned gives the share since then, as a result's
+ * `stolenCpu` field (none where /proc/stat cannot be read).
+ */
+export function startStealMeter(): () => { stolenCpu?: number } {
+  const before = readCpuTicks();
+  return () => {
+    const stolenCpu = stolenShare(before, readCpuTicks());
+    return stolenCpu === undefined ? {} : { stolenCpu };
+  };
+}
+
+/**
  * Once a second: the service's RSS, the CPU the watched services used and the CPU everything
  * else on the machine used (busy time less ours), each over the second since the last call.
  */

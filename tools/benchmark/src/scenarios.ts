@@ -10,7 +10,7 @@ import type {
 import { performance } from 'node:perf_hooks';
 import { measureDurableWrites } from './disk';
 import { waitFor } from '@grantline/process-kit';
-import { cpuSecondsOf, readCpuTicks, rssBytesOf, stolenShare } from './processes';
+import { cpuSecondsOf, rssBytesOf, startStealMeter } from './processes';
 import { fanOut, paceHeartbeats, peakRssBytes } from './registry-scale';
 import { appendWithdrawals } from './ledger-writer';
 import { storeWithdrawals } from './store-load';
@@ -84,9 +84,9 @@ export function titleOf(id: ScenarioId): string {
 
 export const SCENARIOS: Record<ScenarioId, ScenarioRunner> = {
   'disk-durable-write': async (harness) => {
-    const ticksBefore = readCpuTicks();
+    const steal = startStealMeter();
     const outcome = measureDurableWrites(harness.runDir, harness.options.durationSeconds);
-    const stolenCpu = stolenShare(ticksBefore, readCpuTicks());
+    const stolen = steal();
     return {
       id: 'disk-durable-write',
       title: TITLES['disk-durable-write'],
@@ -97,7 +97,7 @@ export const SCENARIOS: Record<ScenarioId, ScenarioRunner> = {
       failures: '',
       durationSeconds: outcome.durationSeconds,
       succeeded: outcome.writes,
-      ...(stolenCpu === undefined ? {} : { stolenCpu }),
+      ...stolen,
       notes: [
         `in ${path.relative(harness.root, harness.runDir)} (the folder the DCU's accounts are kept in during this run)`,
       ],
@@ -333,13 +333,13 @@ async function storeScenario(
   id: 'dcu-store-withdraw-hot' | 'dcu-store-withdraw-100',
   accounts: number,
 ): Promise<ScenarioResult> {
-  const ticksBefore = readCpuTicks();
+  const steal = startStealMeter();
   const outcome = await storeWithdrawals(harness.runDir, {
     accounts,
     callers: harness.options.connections,
     durationSeconds: harness.options.durationSeconds,
   });
-  const stolenCpu = stolenShare(ticksBefore, readCpuTicks());
+  const stolen = steal();
   const baseline = BASELINE_OF[id];
   return {
     id,
@@ -357,7 +357,7 @@ async function storeScenario(
     durationSeconds: outcome.durationSeconds,
     succeeded: outcome.withdrawals,
     cpu: { 'benchmark process (the store)': outcome.cpuShare },
-    ...(stolenCpu === undefined ? {} : { stolenCpu }),
+    ...stolen,
     notes: [
       `${outcome.cpuMicrosPerWithdrawal.toFixed(1)} µs of CPU per withdrawal (this process, its thread pool included), ` +
         'fdatasync included; no warm-up',
