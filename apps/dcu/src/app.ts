@@ -9,6 +9,7 @@ import { researchersRoutes } from './routes/researchers';
 import { transactionsRoutes } from './routes/transactions';
 import { withdrawalsRoutes } from './routes/withdrawals';
 import type { StoreObserver } from './storage/files/file-store';
+import type { AccountStore } from './storage/store';
 
 export interface DcuAppOptions extends ServerOptions {
   serviceToken: string;
@@ -24,6 +25,8 @@ export interface DcuAppOptions extends ServerOptions {
   observer?: StoreObserver;
   /** Keep the accounts in PostgreSQL instead of `accountDir`. */
   database?: { url: string; poolSize?: number };
+  /** A store built by the caller instead of either (see the account-store plugin). */
+  store?: AccountStore;
 }
 
 /** Builds the DCU without listening, so tests can `inject`. Loads the accounts on disk. */
@@ -46,6 +49,7 @@ export async function buildDcuApp(options: DcuAppOptions) {
     ...(options.now === undefined ? {} : { now: options.now }),
     observer: storeMetrics(app.metrics, options.observer),
     ...(options.database === undefined ? {} : { database: options.database }),
+    ...(options.store === undefined ? {} : { store: options.store }),
   });
   if (options.sendCloseout) {
     await app.register(closeouts, {

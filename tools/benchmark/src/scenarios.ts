@@ -64,6 +64,7 @@ const TITLES: Record<ScenarioId, string> = {
   'dcu-read': 'DCU GET /accounts/:id with the owner key',
   'dcu-withdraw-hot': `DCU durable withdrawals of ${WITHDRAWAL_CENTS} cent, one hot account, a new Idempotency-Key each`,
   'dcu-withdraw-100': `DCU durable withdrawals of ${WITHDRAWAL_CENTS} cent over ${SPREAD_ACCOUNTS} accounts, a new Idempotency-Key each`,
+  'dcu-withdraw-100-from-memory': `the DCU's HTTP path alone: the withdrawals of dcu-withdraw-100, keys checked by the DCU, answered from memory`,
   'dcu-store-withdraw-hot': `the DCU's file store alone, no HTTP: a caller per connection withdrawing ${WITHDRAWAL_CENTS} cent from one account`,
   'dcu-store-withdraw-100': `the DCU's file store alone, no HTTP: a caller per connection withdrawing ${WITHDRAWAL_CENTS} cent over ${SPREAD_ACCOUNTS} accounts`,
   'dcu-read-history': `DCU GET /accounts/:id of an account with ${HISTORY_RECORDS.toLocaleString('en-US')} records`,
@@ -173,6 +174,10 @@ export const SCENARIOS: Record<ScenarioId, ScenarioRunner> = {
 
   'dcu-withdraw-hot': (harness) => withdrawScenario(harness, 'dcu-withdraw-hot', 1),
   'dcu-withdraw-100': (harness) => withdrawScenario(harness, 'dcu-withdraw-100', SPREAD_ACCOUNTS),
+  'dcu-withdraw-100-from-memory': (harness) =>
+    withdrawScenario(harness, 'dcu-withdraw-100-from-memory', SPREAD_ACCOUNTS, {}, [
+      'every withdrawal answered from memory: nothing written, no rule checked, no money moved; the ceiling of dcu-withdraw-100 on this machine if storage cost nothing',
+    ]),
 
   'dcu-store-withdraw-hot': (harness) => storeScenario(harness, 'dcu-store-withdraw-hot', 1),
   'dcu-store-withdraw-100': (harness) =>
@@ -483,12 +488,21 @@ async function registryScenario(
  */
 export async function withdrawScenario(
   harness: Harness,
-  id: 'dcu-withdraw-hot' | 'dcu-withdraw-100' | 'long-withdraw' | 'pg-dcu-withdraw-100',
+  id:
+    | 'dcu-withdraw-hot'
+    | 'dcu-withdraw-100'
+    | 'dcu-withdraw-100-from-memory'
+    | 'long-withdraw'
+    | 'pg-dcu-withdraw-100',
   accountCount: number,
   env: Record<string, string> = {},
   notes: string[] = [],
 ): Promise<ScenarioResult> {
-  const dcu = await startDcu(harness, id, env);
+  // Its withdrawals move no money (answers-from-memory.ts), so there is no ledger to check.
+  const fromMemory = id === 'dcu-withdraw-100-from-memory';
+  const dcu = fromMemory
+    ? await startDcuAnsweringFromMemory(harness, id)
+    : await startDcu(harness, id, env);
   try {
     const accounts = await openAccounts(harness, dcu.url, accountCount);
     const targets = accounts.map((account) => ({
@@ -525,6 +539,7 @@ export async function withdrawScenario(
         ...notes,
       ],
     });
+    if (fromMemory) return result;
     const answered = (warmup?.succeeded ?? 0) + outcome.succeeded;
     // Each stop of the load (after the warm-up, after the run) may leave one request per connection unanswered.
     const mayBeInFlight = harness.options.connections * (warmup ? 2 : 1);
@@ -701,6 +716,16 @@ export async function startDcu(harness: Harness, label: string, env: Record<stri
     'dcu',
     { REGISTRY_URL: registryUrl, ACCOUNT_DIR: harness.accountDir(label), DAY_MS: '1000', ...env },
     label.startsWith('dcu') ? label : `dcu (${label})`,
+  );
+}
+
+/** The DCU's app with its withdrawals answered from memory (servers/dcu-answers-from-memory.ts). */
+async function startDcuAnsweringFromMemory(harness: Harness, label: string) {
+  const script = path.join(__dirname, 'servers', 'dcu-answers-from-memory.js');
+  return harness.start(
+    label,
+    script,
+    harness.serviceEnv({ ACCOUNT_DIR: harness.accountDir(label), DAY_MS: '1000' }),
   );
 }
 

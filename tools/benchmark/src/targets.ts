@@ -9,6 +9,11 @@ export type TargetSpec =
       baseline: ScenarioId;
       minimum: number;
       description: string;
+      /**
+       * The same traffic through the same HTTP path with storage costing nothing: when it ran,
+       * the verdict also gives its ratio, the most the scenario could have reached on that machine.
+       */
+      ceiling?: ScenarioId;
     }
   | { kind: 'degradation'; scenario: ScenarioId; minimum: number; description: string }
   | { kind: 'rss-growth'; scenario: ScenarioId; maximum: number; description: string }
@@ -39,6 +44,7 @@ export const TARGETS: TargetSpec[] = [
     baseline: 'disk-durable-write',
     minimum: 4,
     description: 'Hot-account withdrawals ≥ 4 × raw sequential durable writes',
+    ceiling: 'dcu-withdraw-100-from-memory',
   },
   {
     kind: 'ratio',
@@ -46,6 +52,7 @@ export const TARGETS: TargetSpec[] = [
     baseline: 'disk-durable-write',
     minimum: 4,
     description: '100-account withdrawals ≥ 4 × raw sequential durable writes',
+    ceiling: 'dcu-withdraw-100-from-memory',
   },
   {
     kind: 'ratio',
@@ -209,16 +216,32 @@ function evaluateTarget(
     return { ...base, pass: undefined, verdict: 'not judged: nothing to compare' };
   }
   const judged = judge(measured, target);
-  const busyHost = busyHostNote(
-    result,
-    target.kind === 'ratio' ? byId.get(target.baseline) : undefined,
-  );
+  const notes = [
+    target.kind === 'ratio' ? ceilingNote(target.ceiling, target.baseline, byId) : undefined,
+    busyHostNote(result, target.kind === 'ratio' ? byId.get(target.baseline) : undefined),
+  ].filter((note): note is string => note !== undefined);
   return {
     ...base,
     measured,
     ...judged,
-    verdict: busyHost ? `${judged.verdict} ${busyHost}` : judged.verdict,
+    verdict: [judged.verdict, ...notes].join(' '),
   };
+}
+
+/**
+ * "(ceiling: dcu-withdraw-100-from-memory reached 3.36× in this run)": how far the same HTTP path
+ * went with storage costing nothing, against the same baseline; nothing when it did not run.
+ */
+export function ceilingNote(
+  ceiling: ScenarioId | undefined,
+  baseline: ScenarioId,
+  byId: Map<ScenarioId, ScenarioResult>,
+): string | undefined {
+  const result = ceiling === undefined ? undefined : byId.get(ceiling);
+  if (!result || unusableReason(result)) return undefined;
+  const reached = ratio(result.rate, byId.get(baseline)?.rate);
+  if (reached === undefined || !Number.isFinite(reached)) return undefined;
+  return `(ceiling: ${result.id} reached ${formatRatio(reached)} in this run)`;
 }
 
 /** Above this share of CPU steal, a run was not measured on a quiet machine. */

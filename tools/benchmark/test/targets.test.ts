@@ -64,6 +64,34 @@ describe('ratio targets', () => {
     expect(quiet?.verdict).toBe('pass: 0.50× ≥ 0.50×');
   });
 
+  it("gives the ceiling scenario's ratio beside the verdict when it ran cleanly, and nothing otherwise", () => {
+    const withdrawTarget: TargetSpec = {
+      kind: 'ratio',
+      scenario: 'dcu-withdraw-100',
+      baseline: 'disk-durable-write',
+      minimum: 4,
+      description: '100-account withdrawals ≥ 4 × raw sequential durable writes',
+      ceiling: 'dcu-withdraw-100-from-memory',
+    };
+    const disk = result('disk-durable-write', 3_000);
+    const withdrawals = result('dcu-withdraw-100', 7_500);
+    const [withCeiling] = evaluateTargets(
+      [disk, withdrawals, result('dcu-withdraw-100-from-memory', 10_500)],
+      [withdrawTarget],
+    );
+    expect(withCeiling?.pass).toBe(false);
+    expect(withCeiling?.verdict).toBe(
+      'FAIL: 2.50× < 4.00× (missed by 37.5%) (ceiling: dcu-withdraw-100-from-memory reached 3.50× in this run)',
+    );
+    const [withoutCeiling] = evaluateTargets([disk, withdrawals], [withdrawTarget]);
+    expect(withoutCeiling?.verdict).toBe('FAIL: 2.50× < 4.00× (missed by 37.5%)');
+    const [brokenCeiling] = evaluateTargets(
+      [disk, withdrawals, result('dcu-withdraw-100-from-memory', 10_500, { failures: '3 errors' })],
+      [withdrawTarget],
+    );
+    expect(brokenCeiling?.verdict).toBe('FAIL: 2.50× < 4.00× (missed by 37.5%)');
+  });
+
   it('never passes a run that had errors, however fast it was', () => {
     const [outcome] = evaluateTargets(
       [
