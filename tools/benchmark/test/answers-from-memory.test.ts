@@ -2,23 +2,20 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { FileAccountStore } from '@grantline/dcu/file-store';
-import { AnswersFromMemory } from '../src/answers-from-memory';
+import { FileStoreAnsweringFromMemory } from '../src/answers-from-memory';
 
-describe('AnswersFromMemory', () => {
+describe('FileStoreAnsweringFromMemory', () => {
   let directory: string;
-  let files: FileAccountStore;
-  let store: AnswersFromMemory;
+  let store: FileStoreAnsweringFromMemory;
   beforeEach(async () => {
     directory = await mkdtemp(path.join(os.tmpdir(), 'answers-from-memory-'));
     const silent = { info() {}, warn() {}, error() {} };
-    files = new FileAccountStore({
+    store = new FileStoreAnsweringFromMemory({
       directory,
       keySecret: randomUUID(),
       dayMs: 1000,
       logger: silent,
     });
-    store = new AnswersFromMemory(files, () => Date.parse('2026-12-02T09:00:00Z'));
     await store.start();
   });
   afterEach(async () => {
@@ -37,8 +34,9 @@ describe('AnswersFromMemory', () => {
     const owner = await store.authenticate(accountId, ownerKey);
     expect(owner?.role).toBe('owner');
     expect(await store.authenticate(accountId, `${ownerKey}x`)).toBeUndefined();
-    const ledgerBytes = (await stat(files.ledgerPath(accountId))).size;
+    const ledgerBytes = (await stat(store.ledgerPath(accountId))).size;
 
+    const before = Date.now();
     const answer = await store.withdraw(accountId, {
       researcherId: owner!.researcherId,
       amountCents: 2_500,
@@ -55,10 +53,12 @@ describe('AnswersFromMemory', () => {
         balanceAfterCents: 30_000_000,
         note: 'reagents',
         idempotencyKey: 'key-1',
-        at: '2026-12-02T09:00:00.000Z',
       },
     });
+    const answeredAt = Date.parse(answer.withdrawal.at);
+    expect(answeredAt).toBeGreaterThanOrEqual(before);
+    expect(answeredAt).toBeLessThanOrEqual(Date.now());
     expect((await store.view(accountId)).balanceCents).toBe(30_000_000);
-    expect((await stat(files.ledgerPath(accountId))).size).toBe(ledgerBytes);
+    expect((await stat(store.ledgerPath(accountId))).size).toBe(ledgerBytes);
   });
 });

@@ -1,6 +1,6 @@
 import type { ScenarioId } from '../src/options';
 import type { ScenarioResult } from '../src/results';
-import { evaluateTargets, formatRatio, ratio, type TargetSpec } from '../src/targets';
+import { evaluateTargets, formatRatio, ratio, TARGETS, type TargetSpec } from '../src/targets';
 
 function result(id: ScenarioId, rate: number, extra: Partial<ScenarioResult> = {}): ScenarioResult {
   return {
@@ -65,14 +65,7 @@ describe('ratio targets', () => {
   });
 
   it("gives the ceiling scenario's ratio beside the verdict when it ran cleanly, and nothing otherwise", () => {
-    const withdrawTarget: TargetSpec = {
-      kind: 'ratio',
-      scenario: 'dcu-withdraw-100',
-      baseline: 'disk-durable-write',
-      minimum: 4,
-      description: '100-account withdrawals ≥ 4 × raw sequential durable writes',
-      ceiling: 'dcu-withdraw-100-from-memory',
-    };
+    const withdrawTarget = TARGETS.find((target) => target.scenario === 'dcu-withdraw-100')!;
     const disk = result('disk-durable-write', 3_000);
     const withdrawals = result('dcu-withdraw-100', 7_500);
     const [withCeiling] = evaluateTargets(

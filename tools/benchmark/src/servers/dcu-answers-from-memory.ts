@@ -2,8 +2,7 @@
 // the `dcu-withdraw-100-from-memory` scenario's server. Configured by the DCU's own variables.
 import { buildDcuApp } from '@grantline/dcu/app';
 import { readDcuConfig } from '@grantline/dcu/config';
-import { FileAccountStore } from '@grantline/dcu/file-store';
-import { AnswersFromMemory } from '../answers-from-memory';
+import { FileStoreAnsweringFromMemory } from '../answers-from-memory';
 
 async function main() {
   const config = readDcuConfig();
@@ -12,7 +11,7 @@ async function main() {
     warn: (object: object, message: string) => console.warn(message, object),
     error: (object: object, message: string) => console.error(message, object),
   };
-  const files = new FileAccountStore({
+  const store = new FileStoreAnsweringFromMemory({
     directory: config.ACCOUNT_DIR,
     keySecret: config.ACCOUNT_KEY_SECRET,
     dayMs: config.DAY_MS,
@@ -24,7 +23,7 @@ async function main() {
     accountDir: config.ACCOUNT_DIR,
     dayMs: config.DAY_MS,
     logLevel: config.LOG_LEVEL,
-    store: new AnswersFromMemory(files),
+    store,
   });
   const url = await app.listen({ port: config.PORT, host: config.HOST });
   console.log(`dcu-answers-from-memory listening on ${url}`);
