@@ -336,10 +336,16 @@ check "pass 2: the restart policy brought dcu2 back, healthy" restarted_and_heal
 # --- 5. Stop, take down, leave nothing ------------------------------------------------------
 
 # SIGTERM stops each service gracefully: exit code 0, not 137 from a SIGKILL after 10 s.
+stop_started=$(date +%s.%N)
 timeout 120 "${compose[@]}" stop --timeout 10 >>"$work/compose.log" 2>&1
 for service in registry agency1 agency2 dcu1 dcu2; do
   state=$(podman inspect --format '{{.State.Status}} {{.State.ExitCode}}' "$(container_of "$service")")
+  finished=$(podman inspect --format '{{.State.FinishedAt}}' "$(container_of "$service")")
+  finished=$(date -d "${finished% UTC}" +%s.%N 2>/dev/null || echo "$stop_started")
+  log "$service exited $(awk -v a="$stop_started" -v b="$finished" 'BEGIN { printf "%.1f", b - a }') s after the stop began"
   check "$service stopped on SIGTERM with exit code 0 ($state)" test "$state" = "exited 0"
+  # One that did not: its last lines tell what its shutdown was waiting for.
+  [[ "$state" == "exited 0" ]] || podman logs --tail 25 "$(container_of "$service")" 2>&1 | sed 's/^/    | /' >&2
 done
 timeout 120 "${compose[@]}" down --volumes --remove-orphans --timeout 5 >>"$work/compose.log" 2>&1
 check "compose down left no container, volume or project network" nothing_left_of_project
