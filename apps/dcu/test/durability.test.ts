@@ -252,6 +252,32 @@ describe('durability', () => {
     }
   });
 
+  it('answers reads arriving together on one instance with every withdrawal the other acknowledged before', async () => {
+    const left = await start();
+    const right = await start();
+    const account = await openAccount(left, { amountCents: 30_000_000 });
+    const readBalancesOnRight = (count: number) =>
+      Promise.all(
+        Array.from({ length: count }, () =>
+          right.inject({ url: `/accounts/${account.accountId}`, headers: bearer(account.ownerKey) }),
+        ),
+      ).then((reads) =>
+        reads.map((read) => {
+          expect(read.statusCode).toBe(200);
+          return read.json<{ balanceCents: number }>().balanceCents;
+        }),
+      );
+    for (let round = 1; round <= 5; round++) {
+      // Reads in flight on the right while the left withdraws: they share the right's looks at
+      // the ledger, and none of those looks may serve the reads sent after the withdrawal.
+      const during = readBalancesOnRight(10);
+      expect((await withdraw(left, account.accountId, account.ownerKey, 100)).statusCode).toBe(201);
+      const after = await readBalancesOnRight(10);
+      expect(after).toEqual(Array.from({ length: 10 }, () => 30_000_000 - 100 * round));
+      for (const balance of await during) expect([30_000_000 - 100 * (round - 1), 30_000_000 - 100 * round]).toContain(balance);
+    }
+  });
+
   it('two instances on one folder never overdraw an account and see each other’s changes', async () => {
     const left = await start();
     const right = await start();

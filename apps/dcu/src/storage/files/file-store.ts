@@ -63,8 +63,8 @@ const SNAPSHOT_DELAY_MS = 1000;
 const CHECKPOINT_GROWTH_BYTES = 256 * 1024;
 /**
  * How stale a read may be with respect to changes made by another instance: by default not at
- * all, so a read on one DCU sees every change another acknowledged (the look is an fstat of the
- * open ledger, answered from memory).
+ * all, so a read on one DCU sees every change another acknowledged (the look is a one-byte read
+ * of the open ledger from the page cache, shared by the reads of one turn of the event loop).
  */
 const FRESHNESS_MS = 0;
 /** A temp file or lock directory untouched this long belongs to a dead process. */
@@ -144,6 +144,8 @@ interface LoadedAccount {
   writingEnd: number;
   /** When `ledgerGrew` last looked at the file (performance.now()). */
   sizeCheckedAt: number;
+  /** The look at the ledger that the reads arriving in this turn of the event loop wait for. */
+  nextLook: Promise<boolean> | undefined;
   /** Serializes changes and catch-up within this process; the file lock does it across. */
   mutex: Mutex;
   commits: CommitQueue<AccountCommand, Answer>;
@@ -304,7 +306,7 @@ export class FileAccountStore implements AccountStore {
 
   async authenticate(accountId: string, key: string): Promise<Member | undefined> {
     // A loaded account, a look at its ledger that finds nothing new and a known key cost a read
-    // no await at all (reads are the hot path; each await is a trip through the microtask queue).
+    // one await (the shared look), none while this instance keeps the account's lock.
     const entry = this.loadedEntry(accountId) ?? (await this.entry(accountId));
     if (!entry) return undefined;
     // Another instance may have added or removed this researcher a moment ago.
@@ -540,6 +542,7 @@ export class FileAccountStore implements AccountStore {
         vouchedBytes: 0,
         writingEnd: 0,
         sizeCheckedAt: Number.NEGATIVE_INFINITY,
+        nextLook: undefined,
         mutex: new Mutex(),
         commits: new CommitQueue((queue) => this.drain(entry, queue)),
         snapshotTimer: undefined,
@@ -613,18 +616,41 @@ export class FileAccountStore implements AccountStore {
 
   /**
    * Whether another instance appended since we last looked (our own write in flight aside).
-   * Looked at most once per `readFreshnessMs` (FRESHNESS_MS: every read), so a change another
+   * Looked at most once per `readFreshnessMs` (FRESHNESS_MS: for every read), so a change another
    * instance made is seen by reads here within that time. (Every change is decided under the
    * lock, caught up when it was taken, so no decision about money is made on stale state,
-   * whatever the setting.) The answer is immediate (no promise) when the ledger is open, as it
-   * is once an account is loaded; and needs no look while this instance keeps the account's lock.
+   * whatever the setting.) No look is needed while this instance keeps the account's lock.
    */
   private ledgerGrew(entry: LoadedAccount, options: { evenIfFresh?: boolean } = {}): boolean | Promise<boolean> {
     if (entry.lease?.isFresh()) return false; // nobody else can append meanwhile
     if (!options.evenIfFresh && this.lookedLately(entry)) return false;
-    if ((this.options.readFreshnessMs ?? FRESHNESS_MS) > 0) entry.sizeCheckedAt = performance.now();
-    const known = Math.max(entry.appliedBytes, entry.writingEnd);
-    return entry.ledger.holdsByteAt(known) ?? entry.ledger.size().then((opened) => opened > known);
+    entry.nextLook ??= this.lookOnceTheTurnsReadsArrived(entry);
+    return entry.nextLook;
+  }
+
+  /**
+   * One look at the ledger for every read of the account that arrives in this turn of the event
+   * loop, taken once they have all arrived: setImmediate runs after the turn's network reads.
+   * A read is answered from what the ledger held after its request came in, so it sees every
+   * change acknowledged before its client sent it, as with a look of its own; but a busy account
+   * pays one read of the file per turn rather than one per request, as the commit journal makes
+   * one fdatasync serve many changes.
+   */
+  private lookOnceTheTurnsReadsArrived(entry: LoadedAccount): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      setImmediate(() => {
+        entry.nextLook = undefined;
+        if ((this.options.readFreshnessMs ?? FRESHNESS_MS) > 0) entry.sizeCheckedAt = performance.now();
+        const known = Math.max(entry.appliedBytes, entry.writingEnd);
+        try {
+          const grew = entry.ledger.holdsByteAt(known);
+          if (grew !== undefined) resolve(grew);
+          else entry.ledger.size().then((size) => resolve(size > known), reject);
+        } catch (error) {
+          reject(error as Error);
+        }
+      });
+    });
   }
 
   /** Whether `ledgerGrew` looked at the file less than the read freshness ago (never, by default: no clock is read). */

@@ -57,7 +57,7 @@ export class LedgerFile {
 
   /**
    * Whether the file holds a byte at `offset` (it has grown beyond it), if it is open: the read
-   * path's look, without an await. A one-byte read from the page cache, cheaper than an fstat
+   * path's look, synchronous. A one-byte read from the page cache, cheaper than an fstat
    * (whose Stats object and four Dates were a visible share of a read).
    */
   holdsByteAt(offset: number): boolean | undefined {
