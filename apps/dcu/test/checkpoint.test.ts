@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readCheckpoint } from '../src/storage/files/checkpoint';
 import { FileAccountStore } from '../src/storage/files/file-store';
 import { makeAccountDir, serviceToken } from './helpers';
 
@@ -41,6 +42,10 @@ describe('checkpoints', () => {
     await first.close();
     const checkpointPath = first.checkpointPath(accountId);
     expect((await stat(checkpointPath)).size).toBeGreaterThan(0);
+    // Whole and checksummed as written (a damaged one would only be skipped, unseen below).
+    const written = await readCheckpoint(checkpointPath, accountId);
+    expect(written?.index.size).toBe(1_200);
+    expect(written?.state.balanceCents).toBe(40_000_000 - 1_200);
 
     // A tail written after the checkpoint, by a store that never writes one (closed before its timer).
     const tailWriter = await open();
@@ -52,6 +57,7 @@ describe('checkpoints', () => {
         const bytes = await readFile(checkpointPath);
         bytes[bytes.length - 3] = bytes[bytes.length - 3]! ^ 0xff;
         await writeFile(checkpointPath, bytes);
+        expect(await readCheckpoint(checkpointPath, accountId)).toBeUndefined();
       }
       const store = await open();
       const view = await store.view(accountId);

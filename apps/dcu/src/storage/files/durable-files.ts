@@ -19,11 +19,15 @@ export async function fsyncDirectory(directory: string): Promise<void> {
   }
 }
 
-async function writeTempFile(path: string, contents: string | Buffer, durable = true): Promise<string> {
+/** A file's contents, or its parts in order (written one after another, never joined in memory). */
+type FileContents = string | Buffer | readonly Buffer[];
+
+async function writeTempFile(path: string, contents: FileContents, durable = true): Promise<string> {
   const tempPath = tempPathFor(path);
   const handle = await open(tempPath, 'wx', 0o600);
   try {
-    await handle.writeFile(contents);
+    // Each writeFile on a handle continues where the last one ended.
+    for (const part of typeof contents === 'string' || Buffer.isBuffer(contents) ? [contents] : contents) await handle.writeFile(part);
     if (durable) await handle.sync();
   } catch (error) {
     await handle.close();
@@ -42,7 +46,7 @@ async function writeTempFile(path: string, contents: string | Buffer, durable = 
  * instant leaves one of them; only a power cut may leave it older, or on some file systems
  * empty.
  */
-export async function replaceFileAtomically(path: string, contents: string | Buffer, options: { durable?: boolean } = {}): Promise<void> {
+export async function replaceFileAtomically(path: string, contents: FileContents, options: { durable?: boolean } = {}): Promise<void> {
   const durable = options.durable ?? true;
   const tempPath = await writeTempFile(path, contents, durable);
   try {
